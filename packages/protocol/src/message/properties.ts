@@ -1,0 +1,54 @@
+import { ProtocolError } from '@tern/common';
+
+/** Separators of RocketMQ's properties string: `name \u0001 value \u0002 name \u0001 value`. */
+export const NAME_VALUE_SEPARATOR = '\u0001';
+export const PROPERTY_SEPARATOR = '\u0002';
+
+/** RocketMQ rejects a properties string longer than this (Short.MAX_VALUE bytes). */
+export const PROPERTIES_MAX_BYTES = 32767;
+
+/** Encodes properties the way Java 4.9 does: no trailing separator, entries with an empty name or value dropped. */
+export function encodeProperties(properties: ReadonlyMap<string, string> | Record<string, string>): string {
+  const entries = properties instanceof Map ? [...properties.entries()] : Object.entries(properties);
+  let out = '';
+  for (const [name, value] of entries) {
+    if (name.length === 0 || value.length === 0) continue;
+    if (name.includes(NAME_VALUE_SEPARATOR) || name.includes(PROPERTY_SEPARATOR)) {
+      throw new ProtocolError(`property name ${JSON.stringify(name)} contains a separator character`);
+    }
+    if (value.includes(NAME_VALUE_SEPARATOR) || value.includes(PROPERTY_SEPARATOR)) {
+      throw new ProtocolError(`property ${name} has a value containing a separator character`);
+    }
+    if (out.length > 0) out += PROPERTY_SEPARATOR;
+    out += name + NAME_VALUE_SEPARATOR + value;
+  }
+  return out;
+}
+
+/** Decodes a properties string; tolerates a trailing separator (ali-ons writes one) and drops empty items. */
+export function decodeProperties(text: string): Map<string, string> {
+  const properties = new Map<string, string>();
+  if (text.length === 0) return properties;
+  for (const item of text.split(PROPERTY_SEPARATOR)) {
+    const at = item.indexOf(NAME_VALUE_SEPARATOR);
+    if (at <= 0 || at === item.length - 1) continue;
+    properties.set(item.slice(0, at), item.slice(at + 1));
+  }
+  return properties;
+}
+
+/** Finds one property without building the whole map (the store reads TAGS, KEYS and UNIQ_KEY per put). */
+export function findProperty(text: string, name: string): string | undefined {
+  const prefix = name + NAME_VALUE_SEPARATOR;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf(PROPERTY_SEPARATOR, start);
+    if (end === -1) end = text.length;
+    if (text.startsWith(prefix, start)) {
+      const value = text.slice(start + prefix.length, end);
+      return value.length === 0 ? undefined : value;
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
