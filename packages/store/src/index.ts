@@ -1,3 +1,13 @@
 export type { FileSystem, StoreFile, OpenOptions, DiskUsage } from './io/file-system.js';
 export { writeFileAtomic, readFileOrNull } from './io/file-system.js';
 export { NodeFileSystem } from './io/node-file-system.js';
+export type { StoreConfig, FlushDiskType } from './config.js';
+export { defaultStoreConfig, testStoreConfig, validateStoreConfig } from './config.js';
+export type { PutStatus, PutResult, GetStatus, GetResult, Durability } from './results.js';
+export type { PutMessageInput, MessageArrivedListener, MessageStoreOptions } from './message-store.js';
+export { MessageStore } from './message-store.js';
+export { StoreCorruptionError } from './store-reader.js';
+export type { StoreRecoveryReport } from './recovery/recover-store.js';
+export type { CommitLogRecovery } from './recovery/recover-commit-log.js';
+export { FaultFileSystem } from './io/fault-file-system.js';
+export { CQ_UNIT_SIZE_BYTES } from './consumequeue/cq-unit.js';

@@ -37,18 +37,19 @@ export function decodeProperties(text: string): Map<string, string> {
   return properties;
 }
 
-/** Finds one property without building the whole map (the store reads TAGS, KEYS and UNIQ_KEY per put). */
+/**
+ * Finds one property without building the whole map (the store reads TAGS, KEYS and UNIQ_KEY per put). Like
+ * decodeProperties and Java's parser, the last non-empty value of a repeated name wins.
+ */
 export function findProperty(text: string, name: string): string | undefined {
   const prefix = name + NAME_VALUE_SEPARATOR;
+  let found: string | undefined;
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf(PROPERTY_SEPARATOR, start);
     if (end === -1) end = text.length;
-    if (text.startsWith(prefix, start)) {
-      const value = text.slice(start + prefix.length, end);
-      return value.length === 0 ? undefined : value;
-    }
+    if (text.startsWith(prefix, start) && end > start + prefix.length) found = text.slice(start + prefix.length, end);
     start = end + 1;
   }
-  return undefined;
+  return found;
 }

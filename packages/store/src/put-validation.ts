@@ -1,0 +1,33 @@
+import { PROPERTIES_MAX_BYTES, RECORD_CRC_DIGITS, topicProblem } from '@tern/protocol';
+import type { PutStatus } from './results.js';
+
+/** Room the store's CRC property takes in the properties string: separator + `__CRC32#` + separator + digits. */
+const CRC_PROPERTY_BYTES = 1 + 8 + 1 + RECORD_CRC_DIGITS;
+
+export interface PutProblem {
+  status: Exclude<PutStatus, 'PUT_OK'>;
+  remark: string;
+}
+
+/** Checks one message before anything is reserved; bad input gets a status, never a partial write. */
+export function putProblem(
+  message: { topic: string; queueId: number; body: Uint8Array; properties: string },
+  maxMessageSizeBytes: number,
+): PutProblem | null {
+  const topic = topicProblem(message.topic);
+  if (topic) return { status: 'MESSAGE_ILLEGAL', remark: topic };
+  if (!Number.isInteger(message.queueId) || message.queueId < 0 || message.queueId > 0xffff) {
+    return { status: 'MESSAGE_ILLEGAL', remark: `queueId ${message.queueId} is not in [0, 65535]` };
+  }
+  if (message.body.length > maxMessageSizeBytes) {
+    return { status: 'MESSAGE_ILLEGAL', remark: `message body size ${message.body.length} exceeds maxMessageSize ${maxMessageSizeBytes}` };
+  }
+  const propertiesBytes = Buffer.byteLength(message.properties, 'utf8');
+  if (propertiesBytes + CRC_PROPERTY_BYTES > PROPERTIES_MAX_BYTES) {
+    return {
+      status: 'PROPERTIES_SIZE_EXCEEDED',
+      remark: `properties size ${propertiesBytes} exceeds ${PROPERTIES_MAX_BYTES - CRC_PROPERTY_BYTES} bytes`,
+    };
+  }
+  return null;
+}

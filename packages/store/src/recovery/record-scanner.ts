@@ -1,0 +1,87 @@
+import {
+  BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, MessageProperty, RECORD_FIXED_BYTES_IPV4, RecordField, bodyCrc32, checkRecordCrc,
+  findProperty, javaStringHashCode, readInt64, recordLayout,
+} from '@tern/protocol';
+import type { DispatchRequest } from '../dispatch-request.js';
+
+/** What one position of the CommitLog holds, judged without trusting any of its bytes. */
+export type ScannedEntry =
+  | { kind: 'record'; sizeBytes: number; dispatch: DispatchRequest }
+  | { kind: 'blank'; sizeBytes: number }
+  | { kind: 'end' }
+  | { kind: 'corrupt'; reason: string }
+  /** The record continues past the bytes given: read more and look again. */
+  | { kind: 'need-more'; sizeBytes: number };
+
+/**
+ * Checks the entry at `position` of `chunk`, which holds CommitLog bytes from `chunkPhysicalOffset`.
+ * `segmentRemainingBytes` bounds every length before anything is sliced, so garbage can never make us allocate or
+ * read far. A record is accepted only if its magic, sizes, physical offset, body CRC and whole-record CRC agree.
+ */
+export function scanEntry(
+  chunk: Buffer,
+  position: number,
+  chunkPhysicalOffset: number,
+  segmentRemainingBytes: number,
+): ScannedEntry {
+  const available = chunk.length - position;
+  if (available < 8) return available >= 4 && chunk.readInt32BE(position) === 0 ? { kind: 'end' } : { kind: 'need-more', sizeBytes: 8 };
+  const totalSize = chunk.readInt32BE(position);
+  const magic = chunk.readInt32BE(position + 4);
+  if (totalSize === 0 && magic === 0) return { kind: 'end' };
+  if (magic === BLANK_MAGIC_CODE) {
+    if (totalSize !== segmentRemainingBytes) return { kind: 'corrupt', reason: `BLANK filler of ${totalSize} bytes where ${segmentRemainingBytes} remain in the segment` };
+    return { kind: 'blank', sizeBytes: totalSize };
+  }
+  if (magic !== MESSAGE_MAGIC_CODE) return { kind: 'corrupt', reason: `bad magic code 0x${(magic >>> 0).toString(16)}` };
+  if (totalSize < RECORD_FIXED_BYTES_IPV4 || totalSize > segmentRemainingBytes - 8) {
+    return { kind: 'corrupt', reason: `record size ${totalSize} outside [${RECORD_FIXED_BYTES_IPV4}, ${segmentRemainingBytes - 8}]` };
+  }
+  if (available < totalSize) return { kind: 'need-more', sizeBytes: totalSize };
+  const record = chunk.subarray(position, position + totalSize);
+  const physicalOffset = chunkPhysicalOffset + position;
+  return checkRecord(record, physicalOffset);
+}
+
+function checkRecord(record: Buffer, physicalOffset: number): ScannedEntry {
+  const totalSize = record.length;
+  if (readInt64(record, RecordField.PHYSICAL_OFFSET) !== physicalOffset) {
+    return { kind: 'corrupt', reason: `record at ${physicalOffset} says it is at ${readInt64(record, RecordField.PHYSICAL_OFFSET)}` };
+  }
+  const sysFlag = record.readInt32BE(RecordField.SYS_FLAG);
+  const layout = recordLayout(sysFlag);
+  if (layout.bodyLengthAt + 4 > totalSize) return { kind: 'corrupt', reason: 'header longer than the record' };
+  const bodyLength = record.readInt32BE(layout.bodyLengthAt);
+  const topicLengthAt = layout.bodyLengthAt + 4 + bodyLength;
+  if (bodyLength < 0 || topicLengthAt + 1 > totalSize) return { kind: 'corrupt', reason: `body length ${bodyLength} past the record end` };
+  const topicLength = record.readUInt8(topicLengthAt);
+  const propertiesLengthAt = topicLengthAt + 1 + topicLength;
+  if (propertiesLengthAt + 2 > totalSize) return { kind: 'corrupt', reason: 'topic past the record end' };
+  const propertiesLength = record.readInt16BE(propertiesLengthAt);
+  if (propertiesLength < 0 || propertiesLengthAt + 2 + propertiesLength !== totalSize) {
+    return { kind: 'corrupt', reason: 'field lengths do not add up to the record size' };
+  }
+  const bodyStart = layout.bodyLengthAt + 4;
+  if (bodyCrc32(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) {
+    return { kind: 'corrupt', reason: 'body CRC mismatch' };
+  }
+  if (checkRecordCrc(record) !== 'ok') return { kind: 'corrupt', reason: 'record CRC missing or mismatched' };
+  const properties = record.toString('utf8', propertiesLengthAt + 2, totalSize);
+  const tags = findProperty(properties, MessageProperty.TAGS);
+  return {
+    kind: 'record',
+    sizeBytes: totalSize,
+    dispatch: {
+      topic: record.toString('utf8', topicLengthAt + 1, propertiesLengthAt),
+      queueId: record.readInt32BE(RecordField.QUEUE_ID),
+      queueOffset: readInt64(record, RecordField.QUEUE_OFFSET),
+      physicalOffset,
+      sizeBytes: totalSize,
+      tagsCode: tags === undefined ? 0 : javaStringHashCode(tags),
+      keys: findProperty(properties, MessageProperty.KEYS),
+      uniqKey: findProperty(properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
+      storeTimestampMs: readInt64(record, layout.storeTimestampAt),
+      sysFlag,
+    },
+  };
+}

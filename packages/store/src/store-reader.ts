@@ -1,0 +1,191 @@
+import { TernError } from '@tern/common';
+import { MessageProperty, RecordField, findProperty, readInt64, recordLayout } from '@tern/protocol';
+import type { CommitLog } from './commitlog/commit-log.js';
+import type { ConsumeQueueTable } from './consumequeue/consume-queue-table.js';
+import { CQ_UNIT_SIZE_BYTES, HOLE_SIZE_BYTES, readCqUnit } from './consumequeue/cq-unit.js';
+import type { IndexService } from './index/index-service.js';
+import type { GetResult } from './results.js';
+import { scanEntry } from './recovery/record-scanner.js';
+
+/** A stored record failed its checks on read: it is never returned, and the queue does not skip past it. */
+export class StoreCorruptionError extends TernError {
+  constructor(readonly physicalOffset: number, reason: string) {
+    super(`corrupt record at physical offset ${physicalOffset}: ${reason}`);
+  }
+}
+
+/** Units examined per pull at most, whatever the filter skips (RocketMQ's maxFilterMessageCount). */
+const MAX_UNITS_EXAMINED = 16_000;
+/** Enough of a record's head to reach STORETIMESTAMP with IPv6 hosts. */
+const RECORD_HEAD_BYTES = 96;
+
+/** The read side of the store: pulls by queue offset, lookups by physical offset, time and key. */
+export class StoreReader {
+  constructor(
+    private readonly commitLog: CommitLog,
+    private readonly consumeQueues: ConsumeQueueTable,
+    private readonly index: IndexService | null,
+  ) {}
+
+  async getMessage(
+    topic: string, queueId: number, queueOffset: number, maxCount: number, maxTotalBytes: number,
+    tagsFilter: ((tagsCode: number) => boolean) | null,
+  ): Promise<GetResult> {
+    const queue = this.consumeQueues.get(topic, queueId);
+    const empty = (status: GetResult['status'], nextBeginOffset: number, minOffset: number, maxOffset: number): GetResult => ({
+      status, nextBeginOffset, minOffset, maxOffset, messages: [], queueOffsets: [], totalSizeBytes: 0,
+    });
+    if (!queue) return empty('NO_MATCHED_LOGIC_QUEUE', 0, 0, 0);
+    const minOffset = queue.minQueueOffset;
+    const maxOffset = queue.maxQueueOffset;
+    if (maxOffset === 0) return empty('NO_MESSAGE_IN_QUEUE', 0, minOffset, maxOffset);
+    if (queueOffset < minOffset) return empty('OFFSET_TOO_SMALL', minOffset, minOffset, maxOffset);
+    if (queueOffset === maxOffset) return empty('OFFSET_OVERFLOW_ONE', queueOffset, minOffset, maxOffset);
+    if (queueOffset > maxOffset) return empty('OFFSET_OVERFLOW_BADLY', minOffset === 0 ? minOffset : maxOffset, minOffset, maxOffset);
+
+    const commitLogMinOffset = this.commitLog.minOffset();
+    const picked: Array<{ queueOffset: number; physicalOffset: number; sizeBytes: number }> = [];
+    let examined = 0;
+    let totalSizeBytes = 0;
+    let filteredOut = 0;
+    scan: while (examined < MAX_UNITS_EXAMINED && queueOffset + examined < maxOffset) {
+      const units = await queue.readUnits(queueOffset + examined, Math.min(1024, MAX_UNITS_EXAMINED - examined));
+      if (units.length === 0) break;
+      for (let at = 0; at < units.length; at += CQ_UNIT_SIZE_BYTES) {
+        const unit = readCqUnit(units, at);
+        if (unit.sizeBytes !== HOLE_SIZE_BYTES && unit.physicalOffset >= commitLogMinOffset) {
+          if (tagsFilter && !tagsFilter(unit.tagsCode)) {
+            filteredOut++;
+          } else {
+            if (picked.length > 0 && totalSizeBytes + unit.sizeBytes > maxTotalBytes) break scan;
+            picked.push({ queueOffset: queueOffset + examined, physicalOffset: unit.physicalOffset, sizeBytes: unit.sizeBytes });
+            totalSizeBytes += unit.sizeBytes;
+          }
+        }
+        examined++;
+        if (picked.length >= maxCount) break scan;
+      }
+    }
+    const messages = await this.readRecords(picked);
+    const result: GetResult = {
+      status: messages.length > 0 ? 'FOUND' : filteredOut > 0 ? 'NO_MATCHED_MESSAGE' : 'OFFSET_FOUND_NULL',
+      nextBeginOffset: queueOffset + examined, minOffset, maxOffset,
+      messages, queueOffsets: picked.slice(0, messages.length).map((p) => p.queueOffset),
+      totalSizeBytes: messages.reduce((sum, m) => sum + m.length, 0),
+    };
+    if (messages.length < picked.length) result.nextBeginOffset = picked[messages.length]!.queueOffset;
+    return result;
+  }
+
+  /**
+   * Reads the picked records, coalescing neighbours into one positioned read, and checks each one. A corrupt
+   * record ends the result before it; if it is the first, the pull fails with StoreCorruptionError.
+   */
+  private async readRecords(picked: Array<{ physicalOffset: number; sizeBytes: number }>): Promise<Buffer[]> {
+    const messages: Buffer[] = [];
+    let i = 0;
+    while (i < picked.length) {
+      let j = i + 1;
+      const segmentStart = this.commitLog.segments.segmentStartOf(picked[i]!.physicalOffset);
+      while (
+        j < picked.length && picked[j]!.physicalOffset === picked[j - 1]!.physicalOffset + picked[j - 1]!.sizeBytes &&
+        this.commitLog.segments.segmentStartOf(picked[j]!.physicalOffset) === segmentStart
+      ) j++;
+      const first = picked[i]!;
+      const last = picked[j - 1]!;
+      const run = await this.commitLog.read(first.physicalOffset, last.physicalOffset + last.sizeBytes - first.physicalOffset);
+      if (!run) return messages;
+      for (let k = i; k < j; k++) {
+        const unit = picked[k]!;
+        const record = run.subarray(unit.physicalOffset - first.physicalOffset, unit.physicalOffset - first.physicalOffset + unit.sizeBytes);
+        const entry = scanEntry(record, 0, unit.physicalOffset, Number.MAX_SAFE_INTEGER);
+        if (entry.kind !== 'record' || entry.sizeBytes !== unit.sizeBytes) {
+          if (messages.length === 0) throw new StoreCorruptionError(unit.physicalOffset, entry.kind === 'corrupt' ? entry.reason : entry.kind);
+          return messages;
+        }
+        messages.push(record);
+      }
+      i = j;
+    }
+    return messages;
+  }
+
+  /** The checked record at `physicalOffset`, or null when nothing valid is stored there. */
+  async recordAt(physicalOffset: number): Promise<Buffer | null> {
+    if (!Number.isSafeInteger(physicalOffset) || physicalOffset < this.commitLog.minOffset() || physicalOffset + 8 > this.commitLog.writtenOffset) return null;
+    const head = await this.commitLog.read(physicalOffset, 8);
+    if (!head) return null;
+    const sizeBytes = head.readInt32BE(0);
+    const segmentStart = this.commitLog.segments.segmentStartOf(physicalOffset);
+    const segmentRemaining = segmentStart + this.commitLog.segmentSizeBytes - physicalOffset;
+    if (sizeBytes <= 8 || sizeBytes > segmentRemaining - 8 || physicalOffset + sizeBytes > this.commitLog.writtenOffset) return null;
+    const record = await this.commitLog.read(physicalOffset, sizeBytes);
+    if (!record) return null;
+    const entry = scanEntry(record, 0, physicalOffset, segmentRemaining);
+    return entry.kind === 'record' ? record : null;
+  }
+
+  private async storeTimestampAt(physicalOffset: number, sizeBytes: number): Promise<number | null> {
+    if (physicalOffset < this.commitLog.minOffset()) return null;
+    const head = await this.commitLog.read(physicalOffset, Math.min(RECORD_HEAD_BYTES, sizeBytes));
+    if (!head) return null;
+    return readInt64(head, recordLayout(head.readInt32BE(RecordField.SYS_FLAG)).storeTimestampAt);
+  }
+
+  /** The first queue offset whose message was stored at or after `timestampMs` (max offset if none). */
+  async offsetInQueueByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
+    const queue = this.consumeQueues.get(topic, queueId);
+    if (!queue) return 0;
+    let low = queue.minQueueOffset;
+    let high = queue.maxQueueOffset;
+    // Binary search; store timestamps grow with queue offsets. Bounded by log2 of the queue length.
+    for (let step = 0; step < 64 && low < high; step++) {
+      const middle = Math.floor((low + high) / 2);
+      const unit = await queue.unitAt(middle);
+      const storedAt = unit && unit.sizeBytes !== HOLE_SIZE_BYTES ? await this.storeTimestampAt(unit.physicalOffset, unit.sizeBytes) : null;
+      if (storedAt === null || storedAt < timestampMs) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Store time of the oldest message still in the queue, or -1. */
+  async earliestMessageTime(topic: string, queueId: number): Promise<number> {
+    const queue = this.consumeQueues.get(topic, queueId);
+    if (!queue) return -1;
+    for (let queueOffset = queue.minQueueOffset; queueOffset < Math.min(queue.maxQueueOffset, queue.minQueueOffset + 64); queueOffset++) {
+      const unit = await queue.unitAt(queueOffset);
+      if (!unit || unit.sizeBytes === HOLE_SIZE_BYTES) continue;
+      const storedAt = await this.storeTimestampAt(unit.physicalOffset, unit.sizeBytes);
+      if (storedAt !== null) return storedAt;
+    }
+    return -1;
+  }
+
+  /** Index lookup, then each candidate is read and checked: topic and key must really match (hashes collide). */
+  async queryByKey(topic: string, key: string, maxCount: number, beginTimestampMs: number, endTimestampMs: number): Promise<Buffer[]> {
+    if (!this.index) return [];
+    const candidates = await this.index.query(topic, key, Math.max(maxCount * 4, 64), beginTimestampMs, endTimestampMs);
+    const seen = new Set<number>();
+    const found: Buffer[] = [];
+    for (const physicalOffset of candidates) {
+      if (found.length >= maxCount) break;
+      if (seen.has(physicalOffset)) continue;
+      seen.add(physicalOffset);
+      const record = await this.recordAt(physicalOffset);
+      if (record && recordMatchesKey(record, topic, key)) found.push(record);
+    }
+    return found;
+  }
+}
+
+function recordMatchesKey(record: Buffer, topic: string, key: string): boolean {
+  const layout = recordLayout(record.readInt32BE(RecordField.SYS_FLAG));
+  const bodyLength = record.readInt32BE(layout.bodyLengthAt);
+  const topicLengthAt = layout.bodyLengthAt + 4 + bodyLength;
+  const topicLength = record.readUInt8(topicLengthAt);
+  if (record.toString('utf8', topicLengthAt + 1, topicLengthAt + 1 + topicLength) !== topic) return false;
+  const properties = record.toString('utf8', topicLengthAt + 3 + topicLength);
+  if (findProperty(properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX) === key) return true;
+  return (findProperty(properties, MessageProperty.KEYS) ?? '').split(' ').includes(key);
+}
