@@ -16,6 +16,8 @@ export class StoreCorruptionError extends TernError {
 
 /** Units examined per pull at most, whatever the filter skips (RocketMQ's maxFilterMessageCount). */
 const MAX_UNITS_EXAMINED = 16_000;
+const READ_GAP_MAX_BYTES = 32 * 1024;
+const READ_RUN_MAX_BYTES = 4 * 1024 * 1024;
 /** Enough of a record's head to reach STORETIMESTAMP with IPv6 hosts. */
 const RECORD_HEAD_BYTES = 96;
 
@@ -87,8 +89,12 @@ export class StoreReader {
     while (i < picked.length) {
       let j = i + 1;
       const segmentStart = this.commitLog.segments.segmentStartOf(picked[i]!.physicalOffset);
+      // Records of one queue are interleaved with other queues' records: reading small gaps along with them costs
+      // far less than a positioned read per record.
       while (
-        j < picked.length && picked[j]!.physicalOffset === picked[j - 1]!.physicalOffset + picked[j - 1]!.sizeBytes &&
+        j < picked.length &&
+        picked[j]!.physicalOffset - (picked[j - 1]!.physicalOffset + picked[j - 1]!.sizeBytes) <= READ_GAP_MAX_BYTES &&
+        picked[j]!.physicalOffset + picked[j]!.sizeBytes - picked[i]!.physicalOffset <= READ_RUN_MAX_BYTES &&
         this.commitLog.segments.segmentStartOf(picked[j]!.physicalOffset) === segmentStart
       ) j++;
       const first = picked[i]!;
@@ -98,7 +104,7 @@ export class StoreReader {
       for (let k = i; k < j; k++) {
         const unit = picked[k]!;
         const record = run.subarray(unit.physicalOffset - first.physicalOffset, unit.physicalOffset - first.physicalOffset + unit.sizeBytes);
-        const entry = scanEntry(record, 0, unit.physicalOffset, Number.MAX_SAFE_INTEGER);
+        const entry = scanEntry(record, 0, unit.physicalOffset, Number.MAX_SAFE_INTEGER, false);
         if (entry.kind !== 'record' || entry.sizeBytes !== unit.sizeBytes) {
           if (messages.length === 0) throw new StoreCorruptionError(unit.physicalOffset, entry.kind === 'corrupt' ? entry.reason : entry.kind);
           return messages;
@@ -121,7 +127,7 @@ export class StoreReader {
     if (sizeBytes <= 8 || sizeBytes > segmentRemaining - 8 || physicalOffset + sizeBytes > this.commitLog.writtenOffset) return null;
     const record = await this.commitLog.read(physicalOffset, sizeBytes);
     if (!record) return null;
-    const entry = scanEntry(record, 0, physicalOffset, segmentRemaining);
+    const entry = scanEntry(record, 0, physicalOffset, segmentRemaining, false);
     return entry.kind === 'record' ? record : null;
   }
 

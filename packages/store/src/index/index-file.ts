@@ -581,7 +581,13 @@ export class IndexFile {
    * at a slot or prevIndex outside [1, current entry), past the file, at an older entry than beginMs, or after
    * indexNum steps.
    */
-  async selectPhyOffsets(out: number[], keyHash: number, maxCount: number, beginMs: number, endMs: number): Promise<void> {
+  async selectPhyOffsets(
+    out: number[],
+    keyHash: number,
+    maxCount: number,
+    beginMs: number,
+    endMs: number,
+  ): Promise<void> {
     if (this.closing !== null || out.length >= maxCount || this.indexCountValue <= 1) return;
     this.readers++;
     try {
@@ -621,9 +627,8 @@ export class IndexFile {
         const prevIndex = source.readInt32BE(at + ENTRY_PREV_INDEX);
         if (timeDiff < 0) break;
         const timeRead = this.beginTimestampMs + timeDiff * 1000;
-        if (keyHashRead === keyHash && timeRead >= beginMs && timeRead <= endMs && Number.isSafeInteger(phyOffsetRead)) {
-          out.push(phyOffsetRead);
-        }
+        const timeMatched = timeRead >= beginMs && timeRead <= endMs;
+        if (keyHashRead === keyHash && timeMatched && Number.isSafeInteger(phyOffsetRead)) out.push(phyOffsetRead);
         if (timeRead < beginMs) break;
         // Chains only link to older entries, so this also rules out cycles.
         limit = entry;

@@ -95,6 +95,7 @@ export class IndexService {
   /** `put` with a precomputed `indexKeyHash(topic, key)`. */
   putKeyHash(keyHash: number, physicalOffset: number, storeTimestampMs: number): void {
     assert(this.loaded && !this.closed, 'IndexService.put before load or after close');
+    assert(Number.isInteger(keyHash) && keyHash >= 0 && keyHash <= 0x7fffffff, 'keyHash must be an int32 >= 0');
     assert(Number.isSafeInteger(physicalOffset) && physicalOffset >= 0, 'physicalOffset must be a safe integer >= 0');
     assert(Number.isSafeInteger(storeTimestampMs), 'storeTimestampMs must be a safe integer');
     let file = this.files[this.files.length - 1];
@@ -110,7 +111,8 @@ export class IndexService {
     // back (DST, NTP): then the name is the previous one plus one.
     if (name <= this.lastFileName) name = (BigInt(this.lastFileName) + 1n).toString().padStart(17, '0');
     this.lastFileName = name;
-    const file = IndexFile.create(this.fs, this.indexDir, name, { hashSlotNum: this.hashSlotNum, indexNum: this.indexNum });
+    const options = { hashSlotNum: this.hashSlotNum, indexNum: this.indexNum };
+    const file = IndexFile.create(this.fs, this.indexDir, name, options);
     this.files.push(file);
     return file;
   }

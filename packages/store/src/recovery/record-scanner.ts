@@ -4,6 +4,12 @@ import {
 } from '@tern/protocol';
 import type { DispatchRequest } from '../dispatch-request.js';
 
+/** Stands in for the dispatch fields when a reader only needs the record checked. */
+const NO_DISPATCH: DispatchRequest = Object.freeze({
+  topic: '', queueId: -1, queueOffset: -1, physicalOffset: -1, sizeBytes: 0, tagsCode: 0, keys: undefined, uniqKey: undefined,
+  storeTimestampMs: 0, sysFlag: 0,
+});
+
 /** What one position of the CommitLog holds, judged without trusting any of its bytes. */
 export type ScannedEntry =
   | { kind: 'record'; sizeBytes: number; dispatch: DispatchRequest }
@@ -23,6 +29,7 @@ export function scanEntry(
   position: number,
   chunkPhysicalOffset: number,
   segmentRemainingBytes: number,
+  withDispatch = true,
 ): ScannedEntry {
   const available = chunk.length - position;
   if (available < 8) return available >= 4 && chunk.readInt32BE(position) === 0 ? { kind: 'end' } : { kind: 'need-more', sizeBytes: 8 };
@@ -40,10 +47,10 @@ export function scanEntry(
   if (available < totalSize) return { kind: 'need-more', sizeBytes: totalSize };
   const record = chunk.subarray(position, position + totalSize);
   const physicalOffset = chunkPhysicalOffset + position;
-  return checkRecord(record, physicalOffset);
+  return checkRecord(record, physicalOffset, withDispatch);
 }
 
-function checkRecord(record: Buffer, physicalOffset: number): ScannedEntry {
+function checkRecord(record: Buffer, physicalOffset: number, withDispatch: boolean): ScannedEntry {
   const totalSize = record.length;
   if (readInt64(record, RecordField.PHYSICAL_OFFSET) !== physicalOffset) {
     return { kind: 'corrupt', reason: `record at ${physicalOffset} says it is at ${readInt64(record, RecordField.PHYSICAL_OFFSET)}` };
@@ -66,6 +73,7 @@ function checkRecord(record: Buffer, physicalOffset: number): ScannedEntry {
     return { kind: 'corrupt', reason: 'body CRC mismatch' };
   }
   if (checkRecordCrc(record) !== 'ok') return { kind: 'corrupt', reason: 'record CRC missing or mismatched' };
+  if (!withDispatch) return { kind: 'record', sizeBytes: totalSize, dispatch: NO_DISPATCH };
   const properties = record.toString('utf8', propertiesLengthAt + 2, totalSize);
   const tags = findProperty(properties, MessageProperty.TAGS);
   return {

@@ -116,9 +116,12 @@ async function readLargeRecord(
 async function cutTail(segments: SegmentQueue, report: CommitLogRecovery): Promise<void> {
   const endOffset = report.endOffset;
   const segment = segments.find(endOffset);
-  if (segment && endOffset > segment.startOffset) {
+  if (segment) {
     const file = await segment.ready;
-    report.discardedBytes += await countNonZeroTail(file, endOffset - segment.startOffset, segments.segmentSizeBytes);
+    const garbageBytes = await countNonZeroTail(file, endOffset - segment.startOffset, segments.segmentSizeBytes);
+    report.discardedBytes += garbageBytes;
+    // Always, not only when the probe saw bytes: out-of-order writeback can leave stale records past a zero gap.
+    // Truncating and re-extending is a metadata operation, cheap even for a 1 GiB segment.
     await file.truncate(endOffset - segment.startOffset);
     await file.truncate(segments.segmentSizeBytes);
     await file.datasync();
