@@ -14,6 +14,12 @@ export interface CommitLogRecovery {
   /** Non-zero bytes found and discarded past the end (torn records, garbage). */
   discardedBytes: number;
   segmentsDeleted: number;
+  /**
+   * Damaged bytes followed by a good record in the same segment. A torn tail has nothing valid after it; this is
+   * damage inside the log (bit rot, out-of-order writeback): the bad bytes are skipped, never served, and every
+   * good record after them is kept instead of being truncated away.
+   */
+  corruptRanges: Array<{ fromOffset: number; toOffset: number; reason: string }>;
 }
 
 const CHUNK_BYTES = 4 << 20;
@@ -32,7 +38,7 @@ export async function recoverCommitLog(
   const segmentSizeBytes = segments.segmentSizeBytes;
   const report: CommitLogRecovery = {
     scannedFromOffset: fromOffset, endOffset: fromOffset, recordsScanned: 0, truncatedAtOffset: null, truncatedReason: null,
-    discardedBytes: 0, segmentsDeleted: 0,
+    discardedBytes: 0, segmentsDeleted: 0, corruptRanges: [],
   };
   let position = fromOffset;
   // Bounded: every pass moves `position` forward by at least 8 bytes or ends the scan.
@@ -76,6 +82,14 @@ export async function recoverCommitLog(
         continue scan;
       } else {
         if (entry.kind === 'corrupt') {
+          const resumeAt = await findNextEntry(segments, position + at + 1);
+          if (resumeAt !== null) {
+            report.corruptRanges.push({ fromOffset: position + at, toOffset: resumeAt, reason: entry.reason });
+            position = resumeAt;
+            continue scan;
+          }
+        }
+        if (entry.kind === 'corrupt') {
           report.truncatedAtOffset = position + at;
           report.truncatedReason = entry.reason;
         }
@@ -87,6 +101,46 @@ export async function recoverCommitLog(
   report.endOffset = report.truncatedAtOffset ?? position;
   await cutTail(segments, report);
   return report;
+}
+
+/**
+ * The next position at or after `fromOffset` in the same segment holding a valid record or the segment's BLANK
+ * filler, found by the magic code and confirmed by the record's own checks (its physical offset field names its
+ * position, and recovery zeroes everything past the end of the log, so a match is never a stale copy). Null when
+ * there is none: the damage is a torn tail.
+ */
+async function findNextEntry(segments: SegmentQueue, fromOffset: number): Promise<number | null> {
+  const segment = segments.find(fromOffset);
+  if (!segment) return null;
+  const segmentEnd = segment.startOffset + segments.segmentSizeBytes;
+  const file = await segment.ready;
+  const magics = [Buffer.from([0xda, 0xa3, 0x20, 0xa7]), Buffer.from([0xcb, 0xd4, 0x31, 0x94])];
+  for (let chunkStart = fromOffset; chunkStart < segmentEnd; chunkStart += CHUNK_BYTES) {
+    const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES + 8, segmentEnd - chunkStart));
+    const readBytes = await file.read(chunk, 0, chunk.length, chunkStart - segment.startOffset);
+    const view = chunk.subarray(0, readBytes);
+    for (const magic of magics) {
+      for (let at = view.indexOf(magic, 4); at >= 4 && at - 4 < CHUNK_BYTES; at = view.indexOf(magic, at + 1)) {
+        const candidate = chunkStart + at - 4;
+        const entry = await entryAt(segments, candidate);
+        if (entry === 'record' || entry === 'blank') return candidate;
+      }
+    }
+  }
+  return null;
+}
+
+async function entryAt(segments: SegmentQueue, physicalOffset: number): Promise<string> {
+  const segment = segments.find(physicalOffset)!;
+  const segmentEnd = segment.startOffset + segments.segmentSizeBytes;
+  const file = await segment.ready;
+  const head = Buffer.alloc(8);
+  await file.read(head, 0, 8, physicalOffset - segment.startOffset);
+  const sizeBytes = head.readInt32BE(0);
+  if (sizeBytes < 8 || sizeBytes > segmentEnd - physicalOffset) return 'corrupt';
+  const record = Buffer.allocUnsafe(sizeBytes);
+  const readBytes = await file.read(record, 0, sizeBytes, physicalOffset - segment.startOffset);
+  return scanEntry(record.subarray(0, readBytes), 0, physicalOffset, segmentEnd - physicalOffset, false).kind;
 }
 
 async function readLargeRecord(

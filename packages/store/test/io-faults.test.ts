@@ -1,0 +1,282 @@
+// I/O errors under load: an fdatasync EIO or a write ENOSPC fences the store (no PUT_OK for anything the failed call
+// covered, nothing accepted afterwards) and everything acknowledged before survives a restart; a disk above the
+// usage watermark refuses puts but keeps serving reads until space is back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { MessageProperty, decodeMessageRecord, encodeProperties } from '@tern/protocol';
+import { MessageStore, type PutMessageInput } from '../src/message-store.js';
+import { testStoreConfig, type StoreConfig } from '../src/config.js';
+import { NodeFileSystem } from '../src/io/node-file-system.js';
+import { FaultFileSystem } from '../src/io/fault-file-system.js';
+import type { PutResult } from '../src/results.js';
+
+const TOPIC = 'FaultTopic';
+const QUEUES = 3;
+const COMMITLOG_PATH = `${path.sep}commitlog${path.sep}`;
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function bodyFor(id: number, sizeBytes: number): Buffer {
+  const body = Buffer.alloc(sizeBytes);
+  const head = `${id}:`;
+  body.write(head, 0, 'latin1');
+  for (let i = head.length; i < sizeBytes; i++) body[i] = 97 + ((id * 7 + i) % 26);
+  return body;
+}
+
+function message(id: number, queueId: number, sizeBytes: number): PutMessageInput {
+  return {
+    topic: TOPIC, queueId, flag: 0, body: bodyFor(id, sizeBytes),
+    properties: encodeProperties({ [MessageProperty.KEYS]: String(id) }), sysFlag: 0, bornTimestampMs: Date.now(),
+    bornHost: { ip: Uint8Array.of(10, 0, 0, 2), port: 4444 }, reconsumeTimes: 0, preparedTransactionOffset: 0,
+  };
+}
+
+/** Host disk usage must not matter: the crash tests pin the ratios; the watermark test fakes the usage instead. */
+function syncConfig(dir: string): StoreConfig {
+  return { ...testStoreConfig(dir), flushDiskType: 'SYNC_FLUSH' };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function withDir(prefix: string, fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Outcome { seq: number; ids: number[]; result: PutResult }
+
+/**
+ * Keeps `concurrency` puts (singles and batches) in flight until a put is refused; every outcome is recorded with
+ * its completion order. `armFault` is called once `armAfterAcks` messages are acknowledged.
+ */
+async function loadUntilRefused(
+  store: MessageStore, random: () => number, attempted: Map<number, number>, armAfterAcks: number, armFault: () => void,
+): Promise<{ outcomes: Outcome[]; armedAtSeq: number }> {
+  const outcomes: Outcome[] = [];
+  let nextId = attempted.size + 1;
+  let acked = 0;
+  let armedAtSeq = -1;
+  let refused = false;
+  const worker = async (): Promise<void> => {
+    for (let round = 0; round < 20_000 && !refused; round++) {
+      const batchSize = random() < 0.25 ? 2 + Math.floor(random() * 4) : 1;
+      const ids: number[] = [];
+      const inputs: PutMessageInput[] = [];
+      for (let i = 0; i < batchSize; i++) {
+        const id = nextId++;
+        const queueId = Math.floor(random() * QUEUES);
+        attempted.set(id, queueId);
+        ids.push(id);
+        inputs.push(message(id, queueId, 10 + Math.floor(random() * 2000)));
+      }
+      const result = await store.putMessages(inputs);
+      outcomes.push({ seq: outcomes.length, ids, result });
+      if (result.status !== 'PUT_OK') {
+        refused = true;
+        return;
+      }
+      acked += batchSize;
+      if (armedAtSeq < 0 && acked >= armAfterAcks) {
+        armedAtSeq = outcomes.length;
+        armFault();
+      }
+    }
+  };
+  await withTimeout(Promise.all(Array.from({ length: 24 }, () => worker())), 15_000, 'puts after the injected fault');
+  return { outcomes, armedAtSeq };
+}
+
+/** Checks outcomes: PUT_OKs only before the first failure, every failure SERVICE_NOT_AVAILABLE naming `code`. */
+function checkOutcomes(outcomes: Outcome[], armedAtSeq: number, code: string): Set<number> {
+  assert.ok(armedAtSeq >= 0, 'the fault was never armed');
+  const firstFailure = outcomes.findIndex((o) => o.result.status !== 'PUT_OK');
+  assert.ok(firstFailure >= 0, 'no put failed after the fault');
+  const acked = new Set<number>();
+  for (const outcome of outcomes) {
+    const { result } = outcome;
+    if (outcome.seq < firstFailure) {
+      assert.equal(result.status, 'PUT_OK');
+      assert.equal(result.durability, 'fsynced');
+      for (const id of outcome.ids) acked.add(id);
+    } else {
+      assert.notEqual(result.status, 'PUT_OK', `put #${outcome.seq} acknowledged after the ${code} failure (#${firstFailure})`);
+      assert.equal(result.status, 'SERVICE_NOT_AVAILABLE', `put #${outcome.seq}: ${result.status} ${result.remark ?? ''}`);
+      assert.equal(result.durability, 'none');
+      assert.match(result.remark ?? '', new RegExp(code), `put #${outcome.seq}: remark ${result.remark}`);
+    }
+  }
+  return acked;
+}
+
+/** Every record in every queue decodes, matches an attempted id and queue, at dense offsets; returns the ids. */
+async function readAll(store: MessageStore, attempted: Map<number, number>): Promise<Set<number>> {
+  const found = new Set<number>();
+  for (const { topic, queueId } of store.topicQueues()) {
+    assert.equal(topic, TOPIC);
+    const maxOffset = store.getMaxOffsetInQueue(topic, queueId);
+    let expected = store.getMinOffsetInQueue(topic, queueId);
+    assert.equal(expected, 0);
+    for (let pass = 0; expected < maxOffset && pass <= maxOffset; pass++) {
+      const result = await store.getMessage(topic, queueId, expected, 64);
+      assert.equal(result.status, 'FOUND', `queue ${queueId} offset ${expected}/${maxOffset}: ${result.status}`);
+      for (const [i, record] of result.messages.entries()) {
+        assert.equal(result.queueOffsets[i], expected, `queue ${queueId}: hole at ${expected}`);
+        const decoded = decodeMessageRecord(record);
+        const id = Number(decoded.propertyMap.get(MessageProperty.KEYS));
+        assert.equal(attempted.get(id), queueId, `id ${id} was never put to queue ${queueId}`);
+        assert.equal(decoded.queueOffset, expected);
+        assert.ok(bodyFor(id, decoded.body.length).equals(Buffer.from(decoded.body)), `id ${id}: body bytes differ`);
+        assert.ok(!found.has(id), `id ${id} stored twice`);
+        found.add(id);
+        expected++;
+      }
+    }
+    assert.equal(expected, maxOffset);
+  }
+  return found;
+}
+
+async function restartAndCheck(dir: string, config: StoreConfig, attempted: Map<number, number>, acked: Set<number>): Promise<number> {
+  const store = new MessageStore(config, { fs: new NodeFileSystem() });
+  const report = await store.start();
+  try {
+    assert.equal(report.cleanShutdown, false, 'a fenced store must not look cleanly shut down');
+    const found = await readAll(store, attempted);
+    const lost = [...acked].filter((id) => !found.has(id));
+    assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acknowledged messages lost`);
+    // The restarted store accepts puts again.
+    const id = attempted.size + 1;
+    attempted.set(id, 0);
+    const result = await store.putMessage(message(id, 0, 100));
+    assert.equal(result.status, 'PUT_OK', result.remark);
+    return found.size;
+  } finally {
+    await store.shutdown();
+  }
+}
+
+test('fdatasync EIO fences the store: waiting puts fail, nothing is acknowledged after, acked data survives', { timeout: 30_000 }, async () => {
+  await withDir('tern-iofault-eio-', async (dir) => {
+    const config = { ...syncConfig(dir), diskUsageCleanEarlyRatio: 1, diskUsageCleanForciblyRatio: 1, diskMaxUsedSpaceRatio: 1 };
+    const faultFs = new FaultFileSystem(new NodeFileSystem());
+    const store = new MessageStore(config, { fs: faultFs });
+    await store.start();
+    const attempted = new Map<number, number>();
+    const { outcomes, armedAtSeq } = await loadUntilRefused(store, mulberry32(11), attempted, 300, () =>
+      faultFs.failNext('datasync', 'EIO', { pathIncludes: COMMITLOG_PATH }),
+    );
+    const acked = checkOutcomes(outcomes, armedAtSeq, 'EIO');
+    const failedPuts = outcomes.filter((o) => o.result.status !== 'PUT_OK').length;
+    assert.equal(store.fenced, true);
+    const later = await store.putMessage(message(attempted.size + 1, 0, 50));
+    assert.equal(later.status, 'SERVICE_NOT_AVAILABLE');
+    assert.match(later.remark ?? '', /EIO/);
+    await withTimeout(store.shutdown(), 5_000, 'shutdown of the fenced store');
+    // After a failed fdatasync the kernel may have dropped the dirty pages: lose everything not synced.
+    const crash = await faultFs.crash({ mode: 'drop' });
+    const recovered = await restartAndCheck(dir, config, attempted, acked);
+    console.log(
+      `EIO: acked ${acked.size}, failed puts ${failedPuts}, lost 0, recovered ${recovered} of ${attempted.size} attempted ` +
+      `(crash after the failure dropped ${crash.bytesDropped} bytes)`,
+    );
+  });
+});
+
+test('write ENOSPC fences the store: no PUT_OK for the failed write, acked data intact, no corrupt record', { timeout: 30_000 }, async () => {
+  await withDir('tern-iofault-enospc-', async (dir) => {
+    const config = { ...syncConfig(dir), diskUsageCleanEarlyRatio: 1, diskUsageCleanForciblyRatio: 1, diskMaxUsedSpaceRatio: 1 };
+    const faultFs = new FaultFileSystem(new NodeFileSystem());
+    const store = new MessageStore(config, { fs: faultFs });
+    await store.start();
+    const attempted = new Map<number, number>();
+    const { outcomes, armedAtSeq } = await loadUntilRefused(store, mulberry32(22), attempted, 300, () =>
+      faultFs.failNext('write', 'ENOSPC', { pathIncludes: COMMITLOG_PATH }),
+    );
+    const acked = checkOutcomes(outcomes, armedAtSeq, 'ENOSPC');
+    const failedPuts = outcomes.filter((o) => o.result.status !== 'PUT_OK').length;
+    assert.equal(store.fenced, true);
+    const later = await store.putMessage(message(attempted.size + 1, 0, 50));
+    assert.equal(later.status, 'SERVICE_NOT_AVAILABLE');
+    assert.match(later.remark ?? '', /ENOSPC/);
+    // Reads of what was acknowledged still work on the fenced store.
+    const firstQueue = store.topicQueues()[0]!;
+    const read = await store.getMessage(firstQueue.topic, firstQueue.queueId, 0, 4);
+    assert.equal(read.status, 'FOUND');
+    await withTimeout(store.shutdown(), 5_000, 'shutdown of the fenced store');
+    const recovered = await restartAndCheck(dir, config, attempted, acked);
+    console.log(`ENOSPC: acked ${acked.size}, failed puts ${failedPuts}, lost 0, recovered ${recovered} of ${attempted.size} attempted`);
+  });
+});
+
+test('disk above diskMaxUsedSpaceRatio refuses puts, keeps reads, and recovers when space is back', { timeout: 20_000 }, async () => {
+  await withDir('tern-iofault-diskfull-', async (dir) => {
+    const faultFs = new FaultFileSystem(new NodeFileSystem());
+    faultFs.setDiskUsage({ totalBytes: 100, freeBytes: 50 });
+    const config = syncConfig(dir);
+    const store = new MessageStore(config, { fs: faultFs });
+    await store.start();
+    try {
+      // Well inside the first segment, so forced cleanup has nothing it may delete.
+      for (let id = 1; id <= 20; id++) {
+        const result = await store.putMessage(message(id, id % 2, 200));
+        assert.equal(result.status, 'PUT_OK', result.remark);
+      }
+      faultFs.setDiskUsage({ totalBytes: 100, freeBytes: 5 });
+      await store.runRetention();
+      const refused = await store.putMessage(message(21, 0, 200));
+      assert.equal(refused.status, 'SERVICE_NOT_AVAILABLE');
+      assert.match(refused.remark ?? '', /disk full/);
+      assert.equal(store.fenced, false, 'a full disk refuses puts without fencing');
+      // The periodic retention run (every 100 ms) keeps refusing while the disk stays full.
+      await sleep(250);
+      const stillRefused = await store.putMessage(message(22, 1, 200));
+      assert.equal(stillRefused.status, 'SERVICE_NOT_AVAILABLE');
+      assert.match(stillRefused.remark ?? '', /disk full/);
+      for (const queueId of [0, 1]) {
+        const read = await store.getMessage(TOPIC, queueId, 0, 32);
+        assert.equal(read.status, 'FOUND');
+        assert.equal(read.messages.length, 10);
+        const ids = read.messages.map((m) => Number(decodeMessageRecord(m).propertyMap.get(MessageProperty.KEYS)));
+        assert.deepEqual(ids, Array.from({ length: 10 }, (_, i) => 2 * i + (queueId === 0 ? 2 : 1)));
+      }
+      faultFs.setDiskUsage({ totalBytes: 100, freeBytes: 50 });
+      await store.runRetention();
+      const accepted = await store.putMessage(message(23, 0, 200));
+      assert.equal(accepted.status, 'PUT_OK', accepted.remark);
+      assert.equal(accepted.queueOffset, 10, 'refused puts must not take queue offsets');
+      assert.equal(store.getMaxOffsetInQueue(TOPIC, 0), 11);
+      console.log('disk full: puts refused at 95% used, reads served, puts accepted again at 50%');
+    } finally {
+      await store.shutdown();
+    }
+  });
+});
