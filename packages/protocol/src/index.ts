@@ -7,7 +7,9 @@ export {
   encodeProperties,
   decodeProperties,
   findProperty,
+  findKeyProperties,
 } from './message/properties.js';
+export type { KeyProperties } from './message/properties.js';
 export { MessageSysFlag, transactionType } from './message/sys-flag.js';
 export type { HostAddress } from './message/host-address.js';
 export { hostAddress, isIpv6, formatHostAddress } from './message/host-address.js';
@@ -46,3 +48,10 @@ export {
   decodeUniqKey,
   decodeUniqKeyTimestampMs,
 } from './message/uniq-key.js';
+export type { RemotingCommand } from './remoting/remoting-command.js';
+export {
+  SerializeType, RemotingFlag, LANGUAGE_CODES, FRAME_MAX_BYTES_DEFAULT, TERN_REMOTING_VERSION, isResponse, isOneway,
+  requestCommand, responseCommand, stringFields,
+} from './remoting/remoting-command.js';
+export { encodeJsonHeader, decodeJsonHeader, encodeBinaryHeader, decodeBinaryHeader, decodeHeader } from './remoting/header-codec.js';
+export { encodeFrame, decodeFrameContent, FrameDecoder } from './remoting/frame-codec.js';

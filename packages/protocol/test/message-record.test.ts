@@ -91,8 +91,10 @@ function goldenRecord(f: GoldenFields): Buffer {
   const record = Buffer.concat(chunks);
   record.writeInt32BE(record.length, 0);
   if (f.properties.endsWith('#'.repeat(10))) {
+    // The record CRC covers every byte before the digits except the body (BODYCRC covers that).
     const digitsAt = record.length - 10;
-    const value = crc32(record.subarray(0, digitsAt));
+    const bodyStart = record.length - props.length - 2 - topic.length - 1 - f.body.length;
+    const value = crc32(record.subarray(bodyStart + f.body.length, digitsAt), crc32(record.subarray(0, bodyStart)));
     record.write(String(value).padStart(10, '0'), digitsAt, 'latin1');
   }
   return record;
@@ -207,7 +209,7 @@ describe('message record: golden bytes', () => {
     assert.deepEqual(encode(input, false), golden);
   });
 
-  it('appends the record CRC property, whose digits are zlib.crc32 of every byte before them', () => {
+  it('appends the record CRC property, whose digits are zlib.crc32 of every byte before them but the body', () => {
     const record = encode(baseInput(), true);
     const expectedProps = CRC_PROPS_PREFIX + '#'.repeat(10);
     const golden = goldenRecord(baseGolden({ properties: expectedProps }));
@@ -218,7 +220,8 @@ describe('message record: golden bytes', () => {
     const tail = record.toString('latin1', record.length - 10 - '\u0002__CRC32#\u0001'.length);
     assert.match(tail, /^\u0002__CRC32#\u0001\d{10}$/);
     const digits = record.toString('latin1', record.length - 10);
-    assert.equal(Number(digits), crc32(record.subarray(0, record.length - 10)));
+    const bodyStart = 88;
+    assert.equal(Number(digits), crc32(record.subarray(bodyStart + 5, record.length - 10), crc32(record.subarray(0, bodyStart))));
     assert.equal(record.readInt16BE(record.length - expectedProps.length - 2), expectedProps.length);
     assert.equal(checkRecordCrc(record), 'ok');
   });

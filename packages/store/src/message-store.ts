@@ -1,7 +1,7 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@tern/common';
 import {
-  type HostAddress, MessageProperty, MessageSysFlag, createOffsetMessageId, findProperty, javaStringHashCode,
-  prepareMessageRecord, transactionType, writeMessageRecord,
+  type EncodedMessageParts, type HostAddress, MessageSysFlag, createOffsetMessageId,
+  findKeyProperties, javaStringHashCode, prepareMessageRecord, transactionType, writeMessageRecord,
 } from '@tern/protocol';
 import { type StoreConfig, validateStoreConfig } from './config.js';
 import type { FileSystem } from './io/file-system.js';
@@ -18,6 +18,9 @@ import { type StoreRecoveryReport, recoverStore } from './recovery/recover-store
 import { writeCheckpoint } from './checkpoint.js';
 import { RetentionService } from './retention/retention-service.js';
 import { StoreReader } from './store-reader.js';
+
+/** Entries of the per-message caches (topic bytes, tag codes) before they are dropped and rebuilt. */
+const HOT_CACHE_ENTRIES_MAX = 10_000;
 
 /** A message as the broker hands it to the store; the store adds queue offset, physical offset and store time. */
 export interface PutMessageInput {
@@ -74,6 +77,8 @@ export class MessageStore {
   private checkpointRunning: Promise<void> | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private lastRecovery: StoreRecoveryReport | null = null;
+  private readonly topicBytesCache = new Map<string, Buffer>();
+  private readonly tagsCodeCache = new Map<string, number>();
 
   constructor(config: StoreConfig, options: MessageStoreOptions = {}) {
     validateStoreConfig(config);
@@ -113,6 +118,7 @@ export class MessageStore {
     const endOffset = report.commitLog.endOffset;
     this.dispatchedOffset = endOffset;
     this.commitLog = new CommitLog(this.segments, endOffset, {
+      onBatchTaken: () => this.flushService.sealOpenGroup(),
       onWritten: (writtenOffset) => this.onWritten(writtenOffset),
       onWriteFailed: (error) => this.onStoreFailed('write', error),
     });
@@ -171,19 +177,26 @@ export class MessageStore {
       const problem = putProblem(message, this.config.maxMessageSizeBytes);
       if (problem) return rejectedPut(problem.status, problem.remark);
     }
-    const parts = messages.map((m) => prepareMessageRecord({ ...m, storeHost: this.config.storeHost }));
+    const storeHost = this.config.storeHost;
+    const parts: EncodedMessageParts[] = new Array(messages.length);
     let totalBytes = 0;
-    for (const p of parts) totalBytes += p.totalSizeBytes;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const part = prepareMessageRecord(m, true, this.topicBytes(m.topic), storeHost);
+      parts[i] = part;
+      totalBytes += part.totalSizeBytes;
+    }
     if (totalBytes + 8 > this.config.commitLogSegmentSizeBytes) {
       return rejectedPut('MESSAGE_ILLEGAL', `batch of ${totalBytes} bytes does not fit in a ${this.config.commitLogSegmentSizeBytes}-byte CommitLog segment`);
     }
     const storeTimestampMs = this.clock.nowMs();
     const reservation = this.commitLog.reserve(totalBytes);
-    const messageIds: string[] = [];
+    const messageIds: string[] = new Array(parts.length);
     let position = reservation.targetPosition;
     let physicalOffset = reservation.physicalOffset;
     let firstQueueOffset = -1;
-    for (const part of parts) {
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
       const input = part.input;
       const type = transactionType(input.sysFlag);
       const dispatchToQueue = type === MessageSysFlag.TRANSACTION_NOT_TYPE || type === MessageSysFlag.TRANSACTION_COMMIT_TYPE;
@@ -191,15 +204,13 @@ export class MessageStore {
       const queueOffset = dispatchToQueue ? this.takeQueueOffset(input.topic, input.queueId) : 0;
       if (firstQueueOffset < 0) firstQueueOffset = queueOffset;
       writeMessageRecord(reservation.target, position, part, { queueOffset, physicalOffset, storeTimestampMs });
-      const tags = findProperty(input.properties, MessageProperty.TAGS);
+      const found = findKeyProperties(input.properties);
       this.dispatchQueue.push({
         topic: input.topic, queueId: input.queueId, queueOffset, physicalOffset, sizeBytes: part.totalSizeBytes,
-        tagsCode: tags === undefined ? 0 : javaStringHashCode(tags),
-        keys: findProperty(input.properties, MessageProperty.KEYS),
-        uniqKey: findProperty(input.properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
+        tagsCode: found.tags === undefined ? 0 : this.tagsCode(found.tags), keys: found.keys, uniqKey: found.uniqKey,
         storeTimestampMs, sysFlag: part.sysFlag,
       });
-      messageIds.push(createOffsetMessageId(this.config.storeHost, physicalOffset));
+      messageIds[i] = createOffsetMessageId(storeHost, physicalOffset);
       position += part.totalSizeBytes;
       physicalOffset += part.totalSizeBytes;
     }
@@ -207,26 +218,46 @@ export class MessageStore {
     return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds, storeTimestampMs, totalBytes);
   }
 
+  /** UTF-8 bytes of a topic name, cached: a broker sees few distinct topics and this runs per message. */
+  private topicBytes(topic: string): Buffer {
+    let bytes = this.topicBytesCache.get(topic);
+    if (bytes === undefined) {
+      if (this.topicBytesCache.size >= HOT_CACHE_ENTRIES_MAX) this.topicBytesCache.clear();
+      bytes = Buffer.from(topic, 'utf8');
+      this.topicBytesCache.set(topic, bytes);
+    }
+    return bytes;
+  }
+
+  /** ConsumeQueue tag code (Java String.hashCode of TAGS), cached for the same reason. */
+  private tagsCode(tags: string): number {
+    let code = this.tagsCodeCache.get(tags);
+    if (code === undefined) {
+      if (this.tagsCodeCache.size >= HOT_CACHE_ENTRIES_MAX) this.tagsCodeCache.clear();
+      code = javaStringHashCode(tags);
+      this.tagsCodeCache.set(tags, code);
+    }
+    return code;
+  }
+
   private putResultFor(
     outcome: FlushOutcome, physicalOffset: number, queueOffset: number, messageIds: string[], storeTimestampMs: number, wroteBytes: number,
   ): PutResult {
-    const base = { physicalOffset, queueOffset, messageIds, storeTimestampMs, wroteBytes, messageCount: messageIds.length };
-    switch (outcome.kind) {
-      case 'fsynced':
-        return { ...base, status: 'PUT_OK', durability: 'fsynced' };
-      case 'written':
-        return { ...base, status: 'PUT_OK', durability: 'written' };
-      case 'timeout':
-        return {
-          ...base, status: 'FLUSH_DISK_TIMEOUT', durability: outcome.written ? 'written' : 'none',
-          remark: `not fdatasynced within syncFlushTimeout ${this.config.syncFlushTimeoutMs} ms`,
-        };
-      case 'failed':
-        return {
-          ...base, status: 'SERVICE_NOT_AVAILABLE', durability: 'none',
-          remark: `the store is fenced after an I/O error (${(outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message})`,
-        };
+    let status: PutResult['status'] = 'PUT_OK';
+    let durability: PutResult['durability'] = 'fsynced';
+    let remark: string | undefined;
+    if (outcome.kind === 'written') {
+      durability = 'written';
+    } else if (outcome.kind === 'timeout') {
+      status = 'FLUSH_DISK_TIMEOUT';
+      durability = outcome.written ? 'written' : 'none';
+      remark = `not fdatasynced within syncFlushTimeout ${this.config.syncFlushTimeoutMs} ms`;
+    } else if (outcome.kind === 'failed') {
+      status = 'SERVICE_NOT_AVAILABLE';
+      durability = 'none';
+      remark = `the store is fenced after an I/O error (${(outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message})`;
     }
+    return { status, durability, remark, physicalOffset, queueOffset, messageIds, storeTimestampMs, wroteBytes, messageCount: messageIds.length };
   }
 
   private takeQueueOffset(topic: string, queueId: number): number {

@@ -6,12 +6,20 @@ import type { HostAddress } from './host-address.js';
  * (int32) and CommitLog physical offset (int64): 32 hex characters for IPv4, 56 for IPv6.
  */
 export function createOffsetMessageId(storeHost: HostAddress, physicalOffset: number): string {
-  const bytes = Buffer.alloc(storeHost.ip.length + 12);
-  bytes.set(storeHost.ip, 0);
-  bytes.writeInt32BE(storeHost.port, storeHost.ip.length);
-  bytes.writeBigInt64BE(BigInt(physicalOffset), storeHost.ip.length + 4);
-  return bytes.toString('hex').toUpperCase();
+  let prefix = hostPrefixes.get(storeHost);
+  if (prefix === undefined) {
+    const bytes = Buffer.alloc(storeHost.ip.length + 4);
+    bytes.set(storeHost.ip, 0);
+    bytes.writeInt32BE(storeHost.port, storeHost.ip.length);
+    prefix = bytes.toString('hex').toUpperCase();
+    hostPrefixes.set(storeHost, prefix);
+  }
+  // Physical offsets are non-negative safe integers, so 16 hex digits hold them; no BigInt on the hot path.
+  return prefix + physicalOffset.toString(16).toUpperCase().padStart(16, '0');
 }
+
+/** Hex of ip + port per host object: a broker has one store host, so this is computed once. */
+const hostPrefixes = new WeakMap<HostAddress, string>();
 
 export interface DecodedOffsetMessageId {
   storeHost: HostAddress;

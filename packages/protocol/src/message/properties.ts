@@ -53,3 +53,29 @@ export function findProperty(text: string, name: string): string | undefined {
   }
   return found;
 }
+
+/** TAGS, KEYS and UNIQ_KEY of a properties string, found in one pass (the store needs all three per put). */
+export interface KeyProperties {
+  tags: string | undefined;
+  keys: string | undefined;
+  uniqKey: string | undefined;
+}
+
+export function findKeyProperties(text: string): KeyProperties {
+  const found: KeyProperties = { tags: undefined, keys: undefined, uniqKey: undefined };
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf(PROPERTY_SEPARATOR, start);
+    if (end === -1) end = text.length;
+    const at = text.indexOf(NAME_VALUE_SEPARATOR, start);
+    if (at > start && at < end - 1) {
+      const nameLength = at - start;
+      // Compare lengths first: most properties are none of the three.
+      if (nameLength === 4 && text.startsWith('TAGS', start)) found.tags = text.slice(at + 1, end);
+      else if (nameLength === 4 && text.startsWith('KEYS', start)) found.keys = text.slice(at + 1, end);
+      else if (nameLength === 8 && text.startsWith('UNIQ_KEY', start)) found.uniqKey = text.slice(at + 1, end);
+    }
+    start = end + 1;
+  }
+  return found;
+}

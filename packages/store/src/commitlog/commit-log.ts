@@ -40,7 +40,7 @@ export class CommitLog {
   constructor(
     readonly segments: SegmentQueue,
     startOffset: number,
-    private readonly listener: { onWritten(writtenOffset: number): void; onWriteFailed(error: Error): void },
+    private readonly listener: { onBatchTaken(): void; onWritten(writtenOffset: number): void; onWriteFailed(error: Error): void },
   ) {
     this.appendOffset = startOffset;
     this.writtenOffset = startOffset;
@@ -115,6 +115,7 @@ export class CommitLog {
     this.pending = this.spare.length >= INITIAL_BUFFER_BYTES ? this.spare : Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
     this.pendingBytes = 0;
     this.pendingRuns = [];
+    this.listener.onBatchTaken();
     try {
       for (const run of runs) {
         const file = await this.segments.getOrCreate(run.segmentStart).ready;

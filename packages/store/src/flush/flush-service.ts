@@ -8,10 +8,17 @@ export type FlushOutcome =
   | { kind: 'timeout'; written: boolean }
   | { kind: 'failed'; error: Error };
 
+/**
+ * Puts reserved into the same CommitLog write batch share one waiter: they become durable together, because
+ * writes, and so flushes, cover whole batches. Sharing saves a promise and a closure per message.
+ */
 interface Waiter {
   endOffset: number;
   deadlineMs: number;
+  promise: Promise<FlushOutcome>;
   resolve(outcome: FlushOutcome): void;
+  /** Set once the CommitLog has taken the batch for writing: later puts start a new waiter. */
+  sealed: boolean;
 }
 
 export interface FlushTarget {
@@ -68,9 +75,21 @@ export class FlushService {
   waitFor(endOffset: number): Promise<FlushOutcome> {
     if (this.failure) return Promise.resolve({ kind: 'failed', error: this.failure });
     if (this.options.flushDiskType === 'SYNC_FLUSH' && endOffset <= this.flushedOffset) return Promise.resolve({ kind: 'fsynced' });
-    return new Promise((resolve) => {
-      this.waiters.push({ endOffset, deadlineMs: this.options.clock.nowMs() + this.options.syncFlushTimeoutMs, resolve });
-    });
+    const open = this.waiters.length > this.waiterHead ? this.waiters[this.waiters.length - 1]! : undefined;
+    if (open && !open.sealed) {
+      if (endOffset > open.endOffset) open.endOffset = endOffset;
+      return open.promise;
+    }
+    let resolve!: (outcome: FlushOutcome) => void;
+    const promise = new Promise<FlushOutcome>((r) => (resolve = r));
+    this.waiters.push({ endOffset, deadlineMs: this.options.clock.nowMs() + this.options.syncFlushTimeoutMs, promise, resolve, sealed: false });
+    return promise;
+  }
+
+  /** The CommitLog took the current batch for writing: puts from now on wait in a new group. */
+  sealOpenGroup(): void {
+    const open = this.waiters.length > this.waiterHead ? this.waiters[this.waiters.length - 1]! : undefined;
+    if (open) open.sealed = true;
   }
 
   /** Called when more bytes reached the files. */
@@ -82,17 +101,21 @@ export class FlushService {
     }
   }
 
-  /** Flushes until everything written when it started is durable; concurrent callers share the loop. */
-  async flush(): Promise<void> {
+  /**
+   * Flushes until everything written is durable; concurrent callers share the loop. SYNC_FLUSH keeps going while
+   * writes keep coming (that is group commit); ASYNC_FLUSH's timer asks for one pass, so a busy disk gets one
+   * fdatasync per interval instead of a continuous stream.
+   */
+  async flush(passesMax = 10_000): Promise<void> {
     if (this.flushing) {
       await new Promise<void>((resolve) => this.whenFlushLoopEnds.push(resolve));
-      if (this.target.writtenOffset() > this.flushedOffset && !this.failure) await this.flush();
+      if (passesMax > 1 && this.target.writtenOffset() > this.flushedOffset && !this.failure) await this.flush(passesMax);
       return;
     }
     this.flushing = true;
     try {
-      // Bounded: each pass flushes strictly more bytes; it ends when writers stop or after 10,000 passes.
-      for (let pass = 0; pass < 10_000 && !this.failure; pass++) {
+      // Bounded: each pass flushes strictly more bytes; it ends when writers stop or after passesMax passes.
+      for (let pass = 0; pass < passesMax && !this.failure; pass++) {
         const toOffset = this.target.writtenOffset();
         if (toOffset <= this.flushedOffset) break;
         try {
@@ -145,7 +168,7 @@ export class FlushService {
 
   private tick(): void {
     if (this.options.flushDiskType === 'ASYNC_FLUSH') {
-      void this.flush();
+      void this.flush(1);
       return;
     }
     const nowMs = this.options.clock.nowMs();

@@ -72,7 +72,7 @@ function checkRecord(record: Buffer, physicalOffset: number, withDispatch: boole
   if (bodyCrc32(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) {
     return { kind: 'corrupt', reason: 'body CRC mismatch' };
   }
-  if (checkRecordCrc(record) !== 'ok') return { kind: 'corrupt', reason: 'record CRC missing or mismatched' };
+  if (checkRecordCrc(record, false) !== 'ok') return { kind: 'corrupt', reason: 'record CRC missing or mismatched' };
   if (!withDispatch) return { kind: 'record', sizeBytes: totalSize, dispatch: NO_DISPATCH };
   const properties = record.toString('utf8', propertiesLengthAt + 2, totalSize);
   const tags = findProperty(properties, MessageProperty.TAGS);
