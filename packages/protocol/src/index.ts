@@ -55,3 +55,49 @@ export {
 } from './remoting/remoting-command.js';
 export { encodeJsonHeader, decodeJsonHeader, encodeBinaryHeader, decodeBinaryHeader, decodeHeader } from './remoting/header-codec.js';
 export { encodeFrame, decodeFrameContent, FrameDecoder } from './remoting/frame-codec.js';
+export type { RequestCodeName } from './remoting/request-code.js';
+export { RequestCode, requestCodeName } from './remoting/request-code.js';
+export type { ResponseCodeInfo, ResponseCodeName } from './remoting/response-code.js';
+export { ResponseCode, RESPONSE_CODE_TABLE, responseCodeInfo, isRetriableResponseCode } from './remoting/response-code.js';
+export type {
+  HeaderFieldType, HeaderFieldValue, HeaderFieldOptions, HeaderField, RequiredHeaderField, DefaultedHeaderField,
+  OptionalHeaderField, HeaderSchema, HeaderOf, HeaderInput,
+} from './remoting/headers/header-schema.js';
+export {
+  headerField, defineHeader, renameWireKeys, wireKey, NoHeader, HeaderError, decodeCustomHeader, encodeCustomHeader,
+} from './remoting/headers/header-schema.js';
+export {
+  SendMessageRequestHeader, SendMessageRequestHeaderV2, SEND_MESSAGE_V2_KEYS, SendMessageResponseHeader,
+  usesSendMessageV2Header, decodeSendMessageRequestHeader, encodeSendMessageRequestHeader, sendMessageHeaderV2ToV1,
+  sendMessageHeaderV1ToV2,
+} from './remoting/headers/send.js';
+export { PullMessageRequestHeader, PullMessageResponseHeader } from './remoting/headers/pull.js';
+export {
+  QueryConsumerOffsetRequestHeader, UpdateConsumerOffsetRequestHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,
+  SearchOffsetRequestHeader, GetEarliestMsgStoretimeRequestHeader, OffsetResponseHeader, GetEarliestMsgStoretimeResponseHeader,
+  ViewMessageRequestHeader, QueryMessageRequestHeader, QueryMessageResponseHeader,
+} from './remoting/headers/offset.js';
+export {
+  UnregisterClientRequestHeader, GetConsumerListByGroupRequestHeader, NotifyConsumerIdsChangedRequestHeader,
+  ConsumerSendMsgBackRequestHeader, EndTransactionRequestHeader, CheckTransactionStateRequestHeader,
+  GetConsumerRunningInfoRequestHeader,
+} from './remoting/headers/client.js';
+export { CreateTopicRequestHeader, DeleteTopicRequestHeader } from './remoting/headers/topic.js';
+export {
+  GetRouteInfoRequestHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader, UnregisterBrokerRequestHeader,
+  DeleteTopicFromNamesrvRequestHeader, PutKVConfigRequestHeader, GetKVConfigRequestHeader, GetKVConfigResponseHeader,
+  DeleteKVConfigRequestHeader, GetKVListByNamespaceRequestHeader,
+} from './remoting/headers/namesrv.js';
+export type { RequestHeaderCode, ResponseHeaderCode } from './remoting/headers/request-headers.js';
+export {
+  RequestHeaders, ResponseHeaders, requestHeaderSchema, decodeRequestHeader, decodeResponseHeader,
+} from './remoting/headers/request-headers.js';
+export type { BodyShape, BodyFieldShape, OptionalBodyShape, DefaultedBodyShape, BodyOf, JsonBodyCodec } from './remoting/body/json-body.js';
+export {
+  jsonShape, jsonBody, quoteBareIntegerKeys, parseJsonBody, decodeShape, encodeShape, compareJsonKeys,
+} from './remoting/body/json-body.js';
+export type { SubscriptionData, ConsumerData, ProducerData, QueueData, BrokerData, TopicConfig, DataVersion } from './remoting/body/bodies.js';
+export {
+  HeartbeatData, TopicRouteData, TopicConfigSerializeWrapper, RegisterBrokerBody, ConsumerListBody, MessageQueue,
+  LockBatchRequestBody, UnlockBatchRequestBody, LockBatchResponseBody, ClusterInfo, TopicList, KVTable,
+} from './remoting/body/bodies.js';

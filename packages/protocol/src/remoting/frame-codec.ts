@@ -23,7 +23,14 @@ export function decodeFrameContent(content: Buffer): RemotingCommand {
   if (headerLength > content.length - 4) {
     throw new ProtocolError(`header length ${headerLength} exceeds the ${content.length - 4} bytes left in the frame`);
   }
-  const fields = decodeHeader(serializeType, content.subarray(4, 4 + headerLength));
+  let fields: ReturnType<typeof decodeHeader>;
+  try {
+    fields = decodeHeader(serializeType, content.subarray(4, 4 + headerLength));
+  } catch (error) {
+    // Whatever a hostile header provokes (a RangeError from deep nesting, say) is a protocol error of that peer.
+    if (error instanceof ProtocolError) throw error;
+    throw new ProtocolError(`header does not decode: ${(error as Error).message}`, { cause: error });
+  }
   const bodyLength = content.length - 4 - headerLength;
   return {
     ...fields,
@@ -34,32 +41,55 @@ export function decodeFrameContent(content: Buffer): RemotingCommand {
 
 /**
  * A streaming frame decoder that accepts bytes in any chunking, down to one byte at a time. Every length is checked
- * against the limit before anything is allocated for it; a bad frame throws ProtocolError and the decoder must not
- * be used again (the connection is closed).
+ * against the limit before anything is allocated for it. A bad frame ends the stream: the frames decoded before it
+ * are still returned (Java dispatches them too), `failure` is set, and the next push throws it; the caller closes
+ * the connection. Chunks are kept by reference until their frame completes, so callers must not reuse them
+ * (net.Socket's 'data' buffers are fresh).
+ *
+ * `frameMaxBytes` counts the whole frame including its 4-byte length word, as Netty's frame decoder does.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private bufferedBytes = 0;
   private wantBytes = -1;
+  private error: ProtocolError | null = null;
 
   constructor(private readonly frameMaxBytes = FRAME_MAX_BYTES_DEFAULT) {}
 
-  /** Adds bytes; returns every frame completed by them, in order. */
+  /** Why the stream is unusable, or null. */
+  get failure(): ProtocolError | null {
+    return this.error;
+  }
+
+  /** Adds bytes; returns every frame completed by them, in order. Throws only if the stream had already failed. */
   push(chunk: Buffer): RemotingCommand[] {
+    if (this.error) throw this.error;
     this.chunks.push(chunk);
     this.bufferedBytes += chunk.length;
     const commands: RemotingCommand[] = [];
+    try {
+      this.decodeInto(commands);
+    } catch (error) {
+      this.error = error instanceof ProtocolError ? error : new ProtocolError(String(error), { cause: error });
+      this.chunks = [];
+      this.bufferedBytes = 0;
+      if (commands.length === 0) throw this.error;
+    }
+    return commands;
+  }
+
+  private decodeInto(commands: RemotingCommand[]): void {
     // Bounded: every pass consumes a whole frame or returns.
     for (;;) {
       if (this.wantBytes < 0) {
-        if (this.bufferedBytes < 4) return commands;
+        if (this.bufferedBytes < 4) return;
         const length = this.take(4).readInt32BE(0);
-        if (length < 4 || length > this.frameMaxBytes) {
-          throw new ProtocolError(`frame length ${length} outside [4, ${this.frameMaxBytes}]`);
+        if (length < 4 || length > this.frameMaxBytes - 4) {
+          throw new ProtocolError(`frame length ${length} outside [4, ${this.frameMaxBytes - 4}]`);
         }
         this.wantBytes = length;
       }
-      if (this.bufferedBytes < this.wantBytes) return commands;
+      if (this.bufferedBytes < this.wantBytes) return;
       const content = this.take(this.wantBytes);
       this.wantBytes = -1;
       commands.push(decodeFrameContent(content));

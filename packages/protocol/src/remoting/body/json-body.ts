@@ -22,7 +22,9 @@ type Simplify<T> = { [K in keyof T]: T[K] } & {};
 type Unwrap<F> = F extends { kind: 'optional' | 'default'; shape: infer S } ? S : F;
 
 /** The TypeScript type a shape describes. */
-export type BodyOf<S> = S extends { kind: 'string' }
+export type BodyOf<S> = [BodyShape] extends [S]
+  ? unknown // the wide, recursive BodyShape itself: stop here instead of expanding forever
+  : S extends { kind: 'string' }
   ? string
   : S extends { kind: 'int' }
     ? number
@@ -41,7 +43,7 @@ export type BodyOf<S> = S extends { kind: 'string' }
             : never;
 
 /** Shape builders. `int` is a safe integer (Java int and long alike). */
-export const json = {
+export const jsonShape = {
   string: Object.freeze({ kind: 'string' as const }),
   int: Object.freeze({ kind: 'int' as const }),
   boolean: Object.freeze({ kind: 'boolean' as const }),
@@ -143,25 +145,29 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Validates `value` against `shape`, filling defaults; throws ProtocolError naming the path. */
 export function decodeShape<S extends BodyShape>(shape: S, value: unknown, path: string): BodyOf<S> {
+  return decodeAny(shape, value, path) as BodyOf<S>;
+}
+
+function decodeAny(shape: BodyShape, value: unknown, path: string): unknown {
   const fail = (expected: string): never => {
     throw new ProtocolError(`${path} is not ${expected} (got ${typeName(value)})`);
   };
   switch (shape.kind) {
     case 'string':
-      return (typeof value === 'string' ? value : fail('a string')) as BodyOf<S>;
+      return typeof value === 'string' ? value : fail('a string');
     case 'int':
-      return (Number.isSafeInteger(value) ? value : fail('an integer')) as BodyOf<S>;
+      return (Number.isSafeInteger(value) ? value : fail('an integer'));
     case 'boolean':
-      return (typeof value === 'boolean' ? value : fail('a boolean')) as BodyOf<S>;
+      return (typeof value === 'boolean' ? value : fail('a boolean'));
     case 'array': {
       if (!Array.isArray(value)) return fail('an array');
-      return value.map((item, index) => decodeShape(shape.item, item, `${path}[${index}]`)) as BodyOf<S>;
+      return value.map((item, index) => decodeAny(shape.item, item, `${path}[${index}]`));
     }
     case 'map': {
       if (!isPlainObject(value)) return fail('an object');
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value)) setOwn(out, key, decodeShape(shape.value, item, `${path}.${key}`));
-      return out as BodyOf<S>;
+      for (const [key, item] of Object.entries(value)) setOwn(out, key, decodeAny(shape.value, item, `${path}.${key}`));
+      return out;
     }
     case 'object': {
       if (!isPlainObject(value)) return fail('an object');
@@ -174,13 +180,13 @@ export function decodeShape<S extends BodyShape>(shape: S, value: unknown, path:
             if (fieldShape.kind === 'default') out[name] = structuredClone(fieldShape.value);
             continue;
           }
-          out[name] = decodeShape(fieldShape.shape, item, where);
+          out[name] = decodeAny(fieldShape.shape, item, where);
         } else {
           if (item === undefined || item === null) throw new ProtocolError(`${where} is missing`);
-          out[name] = decodeShape(fieldShape, item, where);
+          out[name] = decodeAny(fieldShape, item, where);
         }
       }
-      return out as BodyOf<S>;
+      return out;
     }
   }
 }
@@ -255,7 +261,8 @@ function encodeShapeInto(shape: BodyShape, value: unknown, path: string, out: st
 }
 
 /** The canonical (fastjson-ordered, standard) JSON text of `value` as `shape` describes it; extra properties are left out. */
-export function encodeShape<S extends BodyShape>(shape: S, value: BodyOf<S>, path = 'body'): string {
+export function encodeShape<S extends BodyShape>(shape: S, value: BodyOf<S>, path?: string): string;
+export function encodeShape(shape: BodyShape, value: unknown, path = 'body'): string {
   const out: string[] = [];
   encodeShapeInto(shape, value, path, out);
   return out.join('');
@@ -273,11 +280,12 @@ export interface JsonBodyCodec<S extends BodyShape> {
 }
 
 export function jsonBody<S extends BodyShape>(name: string, shape: S): JsonBodyCodec<S> {
-  return Object.freeze({
+  const codec: JsonBodyCodec<S> = {
     name,
     shape,
-    stringify: (value: BodyOf<S>) => encodeShape(shape, value, name),
-    encode: (value: BodyOf<S>) => Buffer.from(encodeShape(shape, value, name), 'utf8'),
-    decode: (body: Buffer | null | undefined) => decodeShape(shape, parseJsonBody(body, name), name),
-  });
+    stringify: (value) => encodeShape(shape, value, name),
+    encode: (value) => Buffer.from(encodeShape(shape, value, name), 'utf8'),
+    decode: (body) => decodeShape(shape, parseJsonBody(body, name), name),
+  };
+  return Object.freeze(codec);
 }

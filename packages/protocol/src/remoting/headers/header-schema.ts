@@ -52,8 +52,8 @@ export type HeaderInput<S extends HeaderSchema> = Simplify<
   }
 >;
 
-/** Field spec builders: `field.required('int')`, `field.optional('string')`, `field.withDefault('boolean', false)`. */
-export const field = {
+/** Field spec builders: `headerField.required('int')`, `headerField.optional('string')`, `headerField.withDefault('boolean', false)`. */
+export const headerField = {
   required<T extends HeaderFieldType>(type: T, options: HeaderFieldOptions = {}): RequiredHeaderField<T> {
     return Object.freeze({ ...options, type, presence: 'required' as const });
   },

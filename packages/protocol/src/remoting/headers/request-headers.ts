@@ -88,7 +88,7 @@ export function decodeRequestHeader<C extends RequestHeaderCode>(
   code: C,
   extFields: Readonly<Record<string, unknown>>,
 ): HeaderOf<(typeof RequestHeaders)[C]> {
-  return decodeCustomHeader(RequestHeaders[code], extFields) as HeaderOf<(typeof RequestHeaders)[C]>;
+  return decodeCustomHeader<(typeof RequestHeaders)[C]>(RequestHeaders[code], extFields);
 }
 
 /** Decodes the response header for a request code, typed: `decodeResponseHeader(RequestCode.PULL_MESSAGE, res.extFields)`. */
@@ -96,5 +96,5 @@ export function decodeResponseHeader<C extends ResponseHeaderCode>(
   code: C,
   extFields: Readonly<Record<string, unknown>>,
 ): HeaderOf<(typeof ResponseHeaders)[C]> {
-  return decodeCustomHeader(ResponseHeaders[code], extFields) as HeaderOf<(typeof ResponseHeaders)[C]>;
+  return decodeCustomHeader<(typeof ResponseHeaders)[C]>(ResponseHeaders[code], extFields);
 }

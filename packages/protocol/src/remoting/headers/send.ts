@@ -1,25 +1,25 @@
 import { RequestCode } from '../request-code.js';
-import { type HeaderInput, type HeaderOf, decodeCustomHeader, defineHeader, encodeCustomHeader, field, renameWireKeys } from './header-schema.js';
+import { type HeaderInput, type HeaderOf, decodeCustomHeader, defineHeader, encodeCustomHeader, headerField, renameWireKeys } from './header-schema.js';
 
 /** SEND_MESSAGE (10) / SEND_REPLY_MESSAGE (324): SendMessageRequestHeader, long names (remoting.md §7.4). */
 export const SendMessageRequestHeader = defineHeader({
-  producerGroup: field.required('string'),
-  topic: field.required('string'),
-  defaultTopic: field.required('string'),
-  defaultTopicQueueNums: field.required('int'),
-  queueId: field.required('int'),
-  sysFlag: field.required('int'),
-  bornTimestamp: field.required('long'),
-  flag: field.required('int'),
-  properties: field.optional('string'),
+  producerGroup: headerField.required('string'),
+  topic: headerField.required('string'),
+  defaultTopic: headerField.required('string'),
+  defaultTopicQueueNums: headerField.required('int'),
+  queueId: headerField.required('int'),
+  sysFlag: headerField.required('int'),
+  bornTimestamp: headerField.required('long'),
+  flag: headerField.required('int'),
+  properties: headerField.optional('string'),
   /** Java: null → 0. */
-  reconsumeTimes: field.withDefault('int', 0),
-  unitMode: field.withDefault('boolean', false),
+  reconsumeTimes: headerField.withDefault('int', 0),
+  unitMode: headerField.withDefault('boolean', false),
   /** Honoured for %RETRY% topics only when the request version is ≥ V3_4_9 (121). */
-  maxReconsumeTimes: field.optional('int'),
-  batch: field.withDefault('boolean', false),
+  maxReconsumeTimes: headerField.optional('int'),
+  batch: headerField.withDefault('boolean', false),
   /** RocketMQ 5.x clients only (`bname` in the long form, `n` in V2). */
-  brokerName: field.optional('string', { wire: 'bname' }),
+  brokerName: headerField.optional('string', { wire: 'bname' }),
 });
 export type SendMessageRequestHeader = HeaderOf<typeof SendMessageRequestHeader>;
 
@@ -76,13 +76,13 @@ export function sendMessageHeaderV1ToV2(extFields: Readonly<Record<string, unkno
 /** The send response (codes 0, 10, 11, 12). */
 export const SendMessageResponseHeader = defineHeader({
   /** The offset message id (store host + CommitLog offset, 32 hex chars for IPv4). */
-  msgId: field.required('string'),
-  queueId: field.required('int'),
-  queueOffset: field.required('long'),
-  transactionId: field.optional('string'),
+  msgId: headerField.required('string'),
+  queueId: headerField.required('int'),
+  queueOffset: headerField.required('long'),
+  transactionId: headerField.optional('string'),
   /** MessageConst.PROPERTY_MSG_REGION, added by Java brokers ("DefaultRegion"). */
-  msgRegion: field.optional('string', { wire: 'MSG_REGION' }),
+  msgRegion: headerField.optional('string', { wire: 'MSG_REGION' }),
   /** MessageConst.PROPERTY_TRACE_SWITCH, added by Java brokers. */
-  traceOn: field.optional('boolean', { wire: 'TRACE_ON' }),
+  traceOn: headerField.optional('boolean', { wire: 'TRACE_ON' }),
 });
 export type SendMessageResponseHeader = HeaderOf<typeof SendMessageResponseHeader>;
