@@ -1,15 +1,10 @@
 import type { Socket } from 'node:net';
 import { InvalidArgumentError, type Logger } from '@tern/common';
 import {
-  FrameDecoder, RemotingFlag, encodeFrame, isOneway, isResponse, responseCommand, type RemotingCommand,
+  FrameDecoder, RemotingFlag, ResponseCode, encodeFrame, isOneway, isResponse, responseCommand, type RemotingCommand,
 } from '@tern/protocol';
 import { formatSocketAddress } from './address.js';
 import { RemotingBusyError, RemotingConnectionError, RemotingTimeoutError } from './errors.js';
-
-/** RocketMQ response codes this layer answers with itself (the full table lives in @tern/protocol). */
-export const SYSTEM_ERROR = 1;
-export const SYSTEM_BUSY = 2;
-export const REQUEST_CODE_NOT_SUPPORTED = 3;
 
 /** Opaques run 1..2^31-1 and wrap back to 1 (Java's AtomicInteger stays positive the same way in practice). */
 const OPAQUE_MAX = 0x7fffffff;
@@ -229,16 +224,23 @@ export class TcpRemotingChannel implements RemotingChannel {
     try {
       commands = this.decoder.push(chunk);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.settings.logger.warn(`remoting: closing ${this.remoteAddress}: ${reason}`, { peer: this.remoteAddress, reason });
-      this.close(`bad frame: ${reason}`);
+      this.closeOnBadBytes(error);
       return;
     }
+    // Frames decoded before a bad one are still dispatched, as Java does; then the connection goes.
     for (const command of commands) {
       if (this.closeReason !== null) return;
       if (isResponse(command)) this.onResponse(command);
       else this.onRequest(command);
     }
+    if (this.decoder.failure !== null) this.closeOnBadBytes(this.decoder.failure);
+  }
+
+  private closeOnBadBytes(error: unknown): void {
+    if (this.closeReason !== null) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.settings.logger.warn(`remoting: closing ${this.remoteAddress}: ${reason}`, { peer: this.remoteAddress, reason });
+    this.close(`bad frame: ${reason}`);
   }
 
   private onResponse(response: RemotingCommand): void {
@@ -259,13 +261,13 @@ export class TcpRemotingChannel implements RemotingChannel {
     if (processor === undefined) {
       this.settings.logger.debug(`remoting: request code ${request.code} from ${this.remoteAddress} not supported`,
         { peer: this.remoteAddress, code: request.code });
-      if (!oneway) this.reply(request, responseCommand(request, REQUEST_CODE_NOT_SUPPORTED, `request type ${request.code} not supported`));
+      if (!oneway) this.reply(request, responseCommand(request, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, `request type ${request.code} not supported`));
       return;
     }
     if (this.requestsInProcess >= this.settings.inFlightRequestsMax) {
       this.settings.logger.debug(`remoting: ${this.remoteAddress} has too many requests in flight`,
         { peer: this.remoteAddress, code: request.code, inFlight: this.requestsInProcess });
-      if (!oneway) this.reply(request, responseCommand(request, SYSTEM_BUSY, 'too many requests in flight'));
+      if (!oneway) this.reply(request, responseCommand(request, ResponseCode.SYSTEM_BUSY, 'too many requests in flight'));
       return;
     }
     this.requestsInProcess++;
@@ -285,7 +287,7 @@ export class TcpRemotingChannel implements RemotingChannel {
         const message = error instanceof Error ? error.message : String(error);
         this.settings.logger.warn(`remoting: processor for code ${request.code} failed: ${message}`,
           { peer: this.remoteAddress, code: request.code, error: message });
-        if (!oneway) this.reply(request, responseCommand(request, SYSTEM_ERROR, message));
+        if (!oneway) this.reply(request, responseCommand(request, ResponseCode.SYSTEM_ERROR, message));
       },
     );
   }
@@ -309,7 +311,7 @@ export class TcpRemotingChannel implements RemotingChannel {
       this.settings.logger.error(`remoting: response to code ${request.code} could not be sent: ${message}`,
         { peer: this.remoteAddress, code: request.code, error: message });
       try {
-        this.write(responseCommand(request, SYSTEM_ERROR, `response could not be encoded: ${message}`));
+        this.write(responseCommand(request, ResponseCode.SYSTEM_ERROR, `response could not be encoded: ${message}`));
       } catch {
         // Already logged; the peer times out.
       }

@@ -140,12 +140,12 @@ describe('RemotingClient', () => {
     server.registerProcessor(HANG, () => new Promise(() => {}));
     const client = new RemotingClient();
     try {
-      const pending = [1, 2, 3].map(() => client.invoke(server.address, requestCommand(HANG), 5_000));
+      const pending = Promise.allSettled([1, 2, 3].map(() => client.invoke(server.address, requestCommand(HANG), 5_000)));
       await waitFor(() => server.channels().length === 1);
       await delay(20);
       const started = Date.now();
       await server.close();
-      const results = await Promise.allSettled(pending);
+      const results = await pending;
       assert.ok(Date.now() - started < 1_000);
       for (const result of results) {
         assert.equal(result.status, 'rejected');
@@ -182,6 +182,7 @@ describe('RemotingClient', () => {
     const sockets = new Set<Socket>();
     const raw = createServer((socket) => {
       sockets.add(socket);
+      socket.resume(); // reads and ignores everything, so it sees the client's FIN
       socket.on('close', () => sockets.delete(socket));
     });
     await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));

@@ -78,6 +78,7 @@ export class MessageStore {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private lastRecovery: StoreRecoveryReport | null = null;
   private readonly topicBytesCache = new Map<string, Buffer>();
+  private storeHost: HostAddress;
   private readonly tagsCodeCache = new Map<string, number>();
 
   constructor(config: StoreConfig, options: MessageStoreOptions = {}) {
@@ -87,6 +88,15 @@ export class MessageStore {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.onMessageArrived = options.onMessageArrived;
+    this.storeHost = config.storeHost;
+  }
+
+  /**
+   * The address written as STOREHOST and used in offset message ids. A broker listening on port 0 learns its port
+   * only after recovery (it accepts connections only then), so it sets the host before the first put.
+   */
+  setStoreHost(host: HostAddress): void {
+    this.storeHost = host;
   }
 
   private path(...parts: string[]): string {
@@ -177,7 +187,7 @@ export class MessageStore {
       const problem = putProblem(message, this.config.maxMessageSizeBytes);
       if (problem) return rejectedPut(problem.status, problem.remark);
     }
-    const storeHost = this.config.storeHost;
+    const storeHost = this.storeHost;
     const parts: EncodedMessageParts[] = new Array(messages.length);
     let totalBytes = 0;
     for (let i = 0; i < messages.length; i++) {
