@@ -1,0 +1,2 @@
+export { main } from './main.js';
+export { resolveBrokerConfig } from './broker-options.js';
