@@ -106,13 +106,13 @@ test('torn mode keeps whole writes and a prefix of the next one, never anything 
   assert.ok(lengths.size > 1, 'different seeds tear at different points');
 });
 
-test('zero mode zero-fills the ranges of volatile writes', () =>
+test('zero mode zero-fills what volatile writes appended and keeps overwritten durable bytes', () =>
   withDir(async (dir, faultFs) => {
     const filePath = durableFile(dir, 'a.log', 'AAAA');
     const file = await faultFs.open(filePath, { create: false });
     await file.write(bytes('BBBB'), 2);
     const summary = await faultFs.crash({ mode: 'zero' });
-    assert.equal(readText(filePath), 'AA\0\0\0\0');
+    assert.equal(readText(filePath), 'AAAA\0\0');
     assert.equal(summary.bytesDropped, 4);
   }));
 

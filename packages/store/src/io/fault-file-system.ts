@@ -22,7 +22,10 @@ export interface FailNextOptions {
 }
 
 export interface CrashOptions {
-  /** drop: volatile writes vanish; torn: a random prefix of them survives; zero: their ranges read as zeros. */
+  /**
+   * drop: volatile writes vanish; torn: a random prefix of them survives; zero: what they appended reads as zeros
+   * (delayed allocation), while overwritten durable bytes keep their old content.
+   */
   mode?: 'drop' | 'torn' | 'zero';
   /** Keep un-fsynced creates, renames and unlinks instead of reverting them. */
   keepUnsyncedDirEntries?: boolean;
@@ -328,6 +331,7 @@ export class FaultFileSystem implements FileSystem {
         }
       }
       const volatileBytes = node.undo.reduce((sum, e) => sum + (e.kind === 'write' ? e.data.length : 0), 0);
+      const durableSizeBytes = node.undo[0]?.oldSizeBytes ?? 0;
       if (mode === 'drop') return volatileBytes;
       let survivingBytes = 0;
       const keptOps = mode === 'torn' ? Math.floor(random() * (node.undo.length + 1)) : node.undo.length;
@@ -335,7 +339,11 @@ export class FaultFileSystem implements FileSystem {
         if (entry.kind === 'truncate') {
           if (index < keptOps) await file.truncate(entry.lengthBytes);
         } else if (mode === 'zero') {
-          await file.write(Buffer.alloc(entry.data.length), entry.position);
+          // Delayed allocation zero-fills blocks a file grew into; an overwrite of bytes that were already durable
+          // leaves the old bytes (ext4/XFS do not zero allocated blocks), which the undo above restored.
+          const zeroFrom = Math.max(entry.position, durableSizeBytes);
+          const zeroTo = entry.position + entry.data.length;
+          if (zeroTo > zeroFrom) await file.write(Buffer.alloc(zeroTo - zeroFrom), zeroFrom);
         } else {
           let prefixBytes = 0;
           if (index < keptOps) prefixBytes = entry.data.length;
