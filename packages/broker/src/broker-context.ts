@@ -21,6 +21,8 @@ export interface BrokerContext {
   producers: ProducerManager;
   locks: RebalanceLockManager;
   pullHold: PullHoldService;
+  /** messageDelayLevel, parsed once. */
+  delayLevelsMs: number[];
   /** The address clients use for this broker ("ip:port"), known once the server listens. */
   brokerAddr(): string;
   storeHost(): HostAddress;

@@ -1,8 +1,10 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@tern/common';
 import { type HostAddress, RequestCode, hostAddress } from '@tern/protocol';
 import { RemotingClient, RemotingServer, type RequestProcessor } from '@tern/remoting';
-import { MessageStore, NodeFileSystem, type StoreConfig, type StoreRecoveryReport } from '@tern/store';
-import type { BrokerConfig } from './config/broker-config.js';
+import { MessageStore, NodeFileSystem, SCHEDULE_TOPIC, type StoreConfig, type StoreRecoveryReport } from '@tern/store';
+import { ScheduleMessageService } from './schedule/schedule-message-service.js';
+import { sendBackProcessor } from './processors/send-back.js';
+import { type BrokerConfig, parseDelayLevels } from './config/broker-config.js';
 import type { BrokerContext } from './broker-context.js';
 import { TopicConfigManager } from './topic/topic-config-manager.js';
 import { SubscriptionGroupManager } from './subscription/subscription-group-manager.js';
@@ -51,6 +53,7 @@ export function storeConfigFor(config: BrokerConfig): StoreConfig {
     diskMaxUsedSpaceRatio: config.diskSpaceWarningLevelRatio,
     retentionCheckIntervalMs: 10_000,
     storeHost: hostAddress(config.brokerIP1, config.listenPort),
+    delayLevelsMs: parseDelayLevels(config.messageDelayLevel),
   };
 }
 
@@ -66,6 +69,7 @@ export class Broker {
   private client!: RemotingClient;
   private registration!: NamesrvRegistration;
   private context!: BrokerContext;
+  private schedule!: ScheduleMessageService;
   private timers: NodeJS.Timeout[] = [];
   private address = '';
   private host: HostAddress;
@@ -87,18 +91,25 @@ export class Broker {
     const fs = new NodeFileSystem();
     const configDir = `${config.storePathRootDir}/config`;
     const pullHold = new PullHoldService();
-    this.store = new MessageStore(storeConfigFor(config), {
+    const storeConfig = storeConfigFor(config);
+    let schedule: ScheduleMessageService | null = null;
+    this.store = new MessageStore(storeConfig, {
       clock: this.clock, logger: this.logger,
-      onMessageArrived: (topic, queueId, maxOffset, tagsCode) => pullHold.notifyMessageArrived(topic, queueId, maxOffset, tagsCode),
+      onMessageArrived: (topic, queueId, maxOffset, tagsCode) => {
+        if (topic === SCHEDULE_TOPIC) schedule?.onMessageArrived(queueId);
+        else pullHold.notifyMessageArrived(topic, queueId, maxOffset, tagsCode);
+      },
     });
     const recovery = await this.store.start();
+    schedule = new ScheduleMessageService(this.store, fs, configDir, storeConfig.delayLevelsMs, this.clock, this.logger);
+    this.schedule = schedule;
     const topics = new TopicConfigManager(fs, configDir, {
       clusterName: config.brokerClusterName, brokerName: config.brokerName, autoCreateTopicEnable: config.autoCreateTopicEnable,
       defaultTopicQueueNums: config.defaultTopicQueueNums, nowMs, onChange: () => undefined,
     });
     const groups = new SubscriptionGroupManager(fs, configDir, { autoCreateSubscriptionGroup: config.autoCreateSubscriptionGroup, nowMs });
     const offsets = new ConsumerOffsetManager(fs, configDir);
-    await Promise.all([topics.load(), groups.load(), offsets.load()]);
+    await Promise.all([topics.load(), groups.load(), offsets.load(), schedule.load()]);
 
     this.client = new RemotingClient({ logger: this.logger });
     this.registration = new NamesrvRegistration(this.client, topics, {
@@ -112,7 +123,7 @@ export class Broker {
     });
     const producers = new ProducerManager({ channelExpiredTimeoutMs: config.clientChannelExpiredTimeout, nowMs });
     this.context = {
-      config, store: this.store, topics, groups, offsets, consumers, producers, pullHold,
+      config, store: this.store, topics, groups, offsets, consumers, producers, pullHold, delayLevelsMs: storeConfig.delayLevelsMs,
       locks: new RebalanceLockManager({ lockMaxLiveTimeMs: config.rebalanceLockMaxLiveTime, nowMs }),
       brokerAddr: () => this.address, storeHost: () => this.host,
       registerWithNameServers: () => this.registration.registerAll(), logger: this.logger, clock: this.clock,
@@ -130,6 +141,7 @@ export class Broker {
     this.store.setStoreHost(this.host);
 
     this.startTimers();
+    schedule.start();
     this.registration.start();
     await this.registration.registerAll();
     this.state = 'running';
@@ -143,6 +155,7 @@ export class Broker {
       [RequestCode.SEND_MESSAGE_V2, send],
       [RequestCode.SEND_BATCH_MESSAGE, send],
       [RequestCode.PULL_MESSAGE, pullMessageProcessor(context)],
+      [RequestCode.CONSUMER_SEND_MSG_BACK, sendBackProcessor(context)],
       [RequestCode.QUERY_CONSUMER_OFFSET, queryConsumerOffsetProcessor(context)],
       [RequestCode.UPDATE_CONSUMER_OFFSET, updateConsumerOffsetProcessor(context)],
       [RequestCode.GET_CONSUMER_LIST_BY_GROUP, consumerListProcessor(context)],
@@ -177,7 +190,10 @@ export class Broker {
       consumers.scanExpired();
       producers.scanExpired();
     });
-    every(this.config.flushConsumerOffsetInterval, () => offsets.persist());
+    every(this.config.flushConsumerOffsetInterval, async () => {
+      await offsets.persist();
+      await this.schedule.persist();
+    });
   }
 
   get brokerAddress(): string {
@@ -194,6 +210,7 @@ export class Broker {
     this.context.pullHold.releaseAll();
     await this.server.close();
     await this.client.close();
+    await this.schedule.stop();
     await this.context.offsets.persist(true);
     await this.store.shutdown();
   }

@@ -112,7 +112,8 @@ describe('parseJavaProperties', () => {
   });
 
   it('a continuation backslash on the last line of a file without a final newline is dropped (Java LineReader at EOF)', {
-    todo: 'java-properties.ts keeps the trailing backslash in the value ("b\\\\") when the file ends without a newline; Java drops it ("b")',
+    todo: 'java-properties.ts keeps a final continuation backslash in the value (b followed by a backslash) when the file ends '
+      + 'without a newline; java.util.Properties drops it (value "b")',
   }, () => {
     assert.deepEqual(parsed('a=b\\'), { a: 'b' });
   });

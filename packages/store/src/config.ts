@@ -41,6 +41,8 @@ export interface StoreConfig {
   diskMaxUsedSpaceRatio: number;
   /** cleanResourceInterval: how often retention runs. @defaultValue 10,000 */
   retentionCheckIntervalMs: number;
+  /** messageDelayLevel in ms: SCHEDULE_TOPIC_XXXX queue (level − 1) units get storeTime + delay as tag code. */
+  delayLevelsMs: number[];
   /** The broker's address, written as STOREHOST into every record and used in offset message ids. */
   storeHost: HostAddress;
 }
@@ -65,6 +67,7 @@ export function defaultStoreConfig(storePathRootDir: string): StoreConfig {
     diskMaxUsedSpaceRatio: 0.9,
     retentionCheckIntervalMs: 10_000,
     storeHost: { ip: Uint8Array.of(127, 0, 0, 1), port: 10911 },
+    delayLevelsMs: [1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200].map((s) => s * 1000),
   };
 }
 

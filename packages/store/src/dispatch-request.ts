@@ -11,4 +11,6 @@ export interface DispatchRequest {
   uniqKey: string | undefined;
   storeTimestampMs: number;
   sysFlag: number;
+  /** DELAY property (0 when absent): SCHEDULE_TOPIC_XXXX units carry the delivery time as their tag code. */
+  delayLevel: number;
 }

@@ -5,7 +5,7 @@ export type { StoreConfig, FlushDiskType } from './config.js';
 export { defaultStoreConfig, testStoreConfig, validateStoreConfig } from './config.js';
 export type { PutStatus, PutResult, GetStatus, GetResult, Durability } from './results.js';
 export type { PutMessageInput, MessageArrivedListener, MessageStoreOptions } from './message-store.js';
-export { MessageStore } from './message-store.js';
+export { MessageStore, SCHEDULE_TOPIC } from './message-store.js';
 export { StoreCorruptionError } from './store-reader.js';
 export type { StoreRecoveryReport } from './recovery/recover-store.js';
 export type { CommitLogRecovery } from './recovery/recover-commit-log.js';

@@ -14,6 +14,10 @@ import { IndexService } from './index/index-service.js';
 import type { DispatchRequest } from './dispatch-request.js';
 import { type GetResult, type PutResult, rejectedPut } from './results.js';
 import { putProblem } from './put-validation.js';
+import { parseDelayLevel } from './recovery/record-scanner.js';
+
+/** RocketMQ's delay queue topic: its ConsumeQueue units carry each message's delivery time as the tag code. */
+export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 import { type StoreRecoveryReport, recoverStore } from './recovery/recover-store.js';
 import { writeCheckpoint } from './checkpoint.js';
 import { RetentionService } from './retention/retention-service.js';
@@ -218,7 +222,7 @@ export class MessageStore {
       this.dispatchQueue.push({
         topic: input.topic, queueId: input.queueId, queueOffset, physicalOffset, sizeBytes: part.totalSizeBytes,
         tagsCode: found.tags === undefined ? 0 : this.tagsCode(found.tags), keys: found.keys, uniqKey: found.uniqKey,
-        storeTimestampMs, sysFlag: part.sysFlag,
+        storeTimestampMs, sysFlag: part.sysFlag, delayLevel: parseDelayLevel(found.delay),
       });
       messageIds[i] = createOffsetMessageId(storeHost, physicalOffset);
       position += part.totalSizeBytes;
@@ -226,6 +230,12 @@ export class MessageStore {
     }
     const outcome = await this.flushService.waitFor(physicalOffset);
     return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds, storeTimestampMs, totalBytes);
+  }
+
+  /** The delay of a level (clamped to the last level, as RocketMQ does). */
+  private delayMs(level: number): number {
+    const levels = this.config.delayLevelsMs;
+    return levels[Math.min(level, levels.length) - 1] ?? 0;
   }
 
   /** UTF-8 bytes of a topic name, cached: a broker sees few distinct topics and this runs per message. */
@@ -309,8 +319,11 @@ export class MessageStore {
     const type = transactionType(request.sysFlag);
     if (type === MessageSysFlag.TRANSACTION_NOT_TYPE || type === MessageSysFlag.TRANSACTION_COMMIT_TYPE) {
       const queue = this.consumeQueues.findOrCreate(request.topic, request.queueId);
-      queue.append(request.queueOffset, { physicalOffset: request.physicalOffset, sizeBytes: request.sizeBytes, tagsCode: request.tagsCode });
-      this.onMessageArrived?.(request.topic, request.queueId, queue.maxQueueOffset, request.tagsCode);
+      const tagsCode = request.topic === SCHEDULE_TOPIC && request.delayLevel > 0
+        ? request.storeTimestampMs + this.delayMs(request.delayLevel)
+        : request.tagsCode;
+      queue.append(request.queueOffset, { physicalOffset: request.physicalOffset, sizeBytes: request.sizeBytes, tagsCode });
+      this.onMessageArrived?.(request.topic, request.queueId, queue.maxQueueOffset, tagsCode);
     }
     if (this.index && type !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE) {
       if (request.uniqKey) this.index.put(request.topic, request.uniqKey, request.physicalOffset, request.storeTimestampMs);

@@ -1,5 +1,5 @@
 import {
-  MessageProperty, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
+  MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, transactionType, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
   type SendMessageRequestHeader, decodeSendMessageRequestHeader, encodeCustomHeader, responseCommand, topicProblem,
 } from '@tern/protocol';
 import type { PutMessageInput, PutResult } from '@tern/store';
@@ -9,6 +9,7 @@ import { isWriteable } from '../topic/perm.js';
 import { DLQ_GROUP_TOPIC_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX } from '../topic/topic-config-manager.js';
 import { decodeBatchBody } from './batch-body.js';
 import { parseRemoteHost } from './remote-host.js';
+import { delayLevelOf, toScheduled } from '../schedule/delay-message.js';
 
 /** The client version from which SEND_MESSAGE's maxReconsumeTimes is honoured (MQVersion V3_4_9). */
 const VERSION_V3_4_9 = 121;
@@ -52,7 +53,14 @@ export function sendMessageProcessor(context: BrokerContext) {
       reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
     };
     let result: PutResult;
-    if (request.code === RequestCode.SEND_BATCH_MESSAGE || header.batch) {
+    const delayLevel = topic.startsWith(DLQ_GROUP_TOPIC_PREFIX) ? 0 : delayLevelOf(properties);
+    const transaction = transactionType(header.sysFlag);
+    if (delayLevel > 0 && (transaction === MessageSysFlag.TRANSACTION_NOT_TYPE || transaction === MessageSysFlag.TRANSACTION_COMMIT_TYPE)
+      && request.code !== RequestCode.SEND_BATCH_MESSAGE && !header.batch) {
+      // Delay levels (RocketMQ's schedule): stored in SCHEDULE_TOPIC_XXXX, delivered to the real queue when due.
+      const scheduled = toScheduled({ ...base, flag: header.flag, body, properties }, delayLevel, context.delayLevelsMs.length);
+      result = await context.store.putMessage(scheduled);
+    } else if (request.code === RequestCode.SEND_BATCH_MESSAGE || header.batch) {
       if (topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, 'batch message is not supported for retry topics');
       const messages = decodeBatchBody(body).map((m): PutMessageInput => ({
         ...base, flag: m.flag, body: m.body, properties: joinProperties(m.properties, properties),

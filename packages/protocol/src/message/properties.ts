@@ -54,15 +54,17 @@ export function findProperty(text: string, name: string): string | undefined {
   return found;
 }
 
-/** TAGS, KEYS and UNIQ_KEY of a properties string, found in one pass (the store needs all three per put). */
+/** TAGS, KEYS, UNIQ_KEY and DELAY of a properties string, found in one pass (the store needs them per put). */
 export interface KeyProperties {
   tags: string | undefined;
   keys: string | undefined;
   uniqKey: string | undefined;
+  /** DELAY: the delay level, for messages bound for SCHEDULE_TOPIC_XXXX. */
+  delay: string | undefined;
 }
 
 export function findKeyProperties(text: string): KeyProperties {
-  const found: KeyProperties = { tags: undefined, keys: undefined, uniqKey: undefined };
+  const found: KeyProperties = { tags: undefined, keys: undefined, uniqKey: undefined, delay: undefined };
   let start = 0;
   while (start < text.length) {
     let end = text.indexOf(PROPERTY_SEPARATOR, start);
@@ -74,6 +76,7 @@ export function findKeyProperties(text: string): KeyProperties {
       if (nameLength === 4 && text.startsWith('TAGS', start)) found.tags = text.slice(at + 1, end);
       else if (nameLength === 4 && text.startsWith('KEYS', start)) found.keys = text.slice(at + 1, end);
       else if (nameLength === 8 && text.startsWith('UNIQ_KEY', start)) found.uniqKey = text.slice(at + 1, end);
+      else if (nameLength === 5 && text.startsWith('DELAY', start)) found.delay = text.slice(at + 1, end);
     }
     start = end + 1;
   }

@@ -7,7 +7,7 @@ import type { DispatchRequest } from '../dispatch-request.js';
 /** Stands in for the dispatch fields when a reader only needs the record checked. */
 const NO_DISPATCH: DispatchRequest = Object.freeze({
   topic: '', queueId: -1, queueOffset: -1, physicalOffset: -1, sizeBytes: 0, tagsCode: 0, keys: undefined, uniqKey: undefined,
-  storeTimestampMs: 0, sysFlag: 0,
+  storeTimestampMs: 0, sysFlag: 0, delayLevel: 0,
 });
 
 /** What one position of the CommitLog holds, judged without trusting any of its bytes. */
@@ -90,6 +90,14 @@ function checkRecord(record: Buffer, physicalOffset: number, withDispatch: boole
       uniqKey: findProperty(properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
       storeTimestampMs: readInt64(record, layout.storeTimestampAt),
       sysFlag,
+      delayLevel: parseDelayLevel(findProperty(properties, MessageProperty.DELAY_TIME_LEVEL)),
     },
   };
+}
+
+/** The DELAY property as a level; 0 for none or anything unparsable. */
+export function parseDelayLevel(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const level = Number(value);
+  return Number.isInteger(level) && level > 0 ? level : 0;
 }
