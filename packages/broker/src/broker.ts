@@ -4,7 +4,7 @@ import { RemotingClient, RemotingServer, type RequestProcessor } from '@tern/rem
 import { MessageStore, NodeFileSystem, SCHEDULE_TOPIC, type StoreConfig, type StoreRecoveryReport } from '@tern/store';
 import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { sendBackProcessor } from './processors/send-back.js';
-import { type BrokerConfig, parseDelayLevels } from './config/broker-config.js';
+import { type BrokerConfig, finishBrokerConfig, parseDelayLevels } from './config/broker-config.js';
 import type { BrokerContext } from './broker-context.js';
 import { TopicConfigManager } from './topic/topic-config-manager.js';
 import { SubscriptionGroupManager } from './subscription/subscription-group-manager.js';
@@ -75,10 +75,12 @@ export class Broker {
   private host: HostAddress;
   private state: 'new' | 'running' | 'stopped' = 'new';
 
-  constructor(
-    readonly config: BrokerConfig,
-    options: { logger?: Logger; clock?: Clock } = {},
-  ) {
+  readonly config: BrokerConfig;
+
+  /** `config` is completed (listenHost, haListenPort, ...) and checked here, whatever built it. */
+  constructor(config: BrokerConfig, options: { logger?: Logger; clock?: Clock } = {}) {
+    this.config = finishBrokerConfig(config);
+    config = this.config;
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.host = hostAddress(config.brokerIP1, config.listenPort);

@@ -1,18 +1,19 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ConsumerListBody, type DecodedMessageRecord, GetConsumerListByGroupRequestHeader, GetMaxOffsetRequestHeader, GetMinOffsetRequestHeader,
   HeartbeatData, LockBatchRequestBody, LockBatchResponseBody, type MessageQueue, OffsetResponseHeader, PullMessageRequestHeader,
   PullMessageResponseHeader, QueryConsumerOffsetRequestHeader, QueryMessageRequestHeader, type RemotingCommand, RequestCode, ResponseCode,
-  SendMessageResponseHeader, TopicConfigSerializeWrapper, UnlockBatchRequestBody, UpdateConsumerOffsetRequestHeader,
+  SendMessageResponseHeader, TopicConfigSerializeWrapper, UnlockBatchRequestBody, UnregisterClientRequestHeader, UpdateConsumerOffsetRequestHeader,
   ViewMessageRequestHeader, decodeCustomHeader, decodeMessageRecord, decodeOffsetMessageId, encodeCustomHeader,
   encodeSendMessageRequestHeader, javaStringHashCode, requestCommand,
 } from '@tern/protocol';
 import { RemotingClient } from '@tern/remoting';
-import { Broker, type BrokerConfig, defaultBrokerConfig } from '../src/index.js';
+import { Broker, type BrokerConfig, defaultBrokerConfig, encodeBatchBody } from '../src/index.js';
 
 const NV = '\u0001';
 const SEP = '\u0002';
@@ -210,6 +211,43 @@ describe('Broker in process', () => {
   it('refuses sends to system topics', async () => {
     const response = await invoke(sendRequest('SCHEDULE_TOPIC_XXXX'));
     assert.equal(response.code, ResponseCode.NO_PERMISSION);
+  });
+
+  it('SEND_BATCH_MESSAGE stores every message with the batch properties (CLUSTER) appended, in one queue run', async () => {
+    const body = encodeBatchBody(['b0', 'b1', 'b2'].map((text) => ({
+      flag: 0, body: Buffer.from(text), properties: properties({ TAGS: 'TagA', KEYS: `batch-${text}` }),
+    })));
+    const header = encodeSendMessageRequestHeader(RequestCode.SEND_BATCH_MESSAGE, {
+      producerGroup: 'PG', topic: 'BatchTopic', defaultTopic: 'TBW102', defaultTopicQueueNums: 2, queueId: 0, sysFlag: 0,
+      bornTimestamp: Date.now(), flag: 0, properties: properties({ WAIT: 'true' }), batch: true,
+    });
+    const response = await invoke(requestCommand(RequestCode.SEND_BATCH_MESSAGE, header, body));
+    assert.equal(response.code, ResponseCode.SUCCESS, response.remark ?? '');
+    const sent = decodeCustomHeader(SendMessageResponseHeader, response.extFields);
+    const ids = sent.msgId.split(',');
+    assert.equal(ids.length, 3);
+    assert.equal(sent.queueOffset, 0);
+    const pulled = await invoke(pullRequest('BatchGroup', 'BatchTopic'));
+    assert.equal(pulled.code, ResponseCode.SUCCESS);
+    const got = records(pulled.body);
+    assert.deepEqual(got.map((r) => Buffer.from(r.body).toString()), ['b0', 'b1', 'b2']);
+    assert.deepEqual(got.map((r) => r.queueOffset), [0, 1, 2]);
+    assert.deepEqual(got.map((r) => r.physicalOffset), ids.map((id) => decodeOffsetMessageId(id).physicalOffset));
+    for (const record of got) {
+      assert.equal(record.propertyMap.get('CLUSTER'), 'DefaultCluster');
+      assert.equal(record.propertyMap.get('TAGS'), 'TagA');
+      assert.equal(record.propertyMap.has('WAIT'), false);
+    }
+  });
+
+  it('SEND_BATCH_MESSAGE with a malformed body is refused without storing anything', async () => {
+    const header = encodeSendMessageRequestHeader(RequestCode.SEND_BATCH_MESSAGE, {
+      producerGroup: 'PG', topic: 'BatchTopic', defaultTopic: 'TBW102', defaultTopicQueueNums: 2, queueId: 1, sysFlag: 0,
+      bornTimestamp: Date.now(), flag: 0, batch: true,
+    });
+    const response = await invoke(requestCommand(RequestCode.SEND_BATCH_MESSAGE, header, Buffer.from([0, 0, 0, 99, 1, 2, 3])));
+    assert.notEqual(response.code, ResponseCode.SUCCESS);
+    assert.equal(await maxOffset('BatchTopic', 1), 0);
   });
 
   it('PULL_MESSAGE returns the stored message: FOUND, CLUSTER property added, WAIT removed', async () => {
@@ -476,6 +514,65 @@ describe('Broker in process', () => {
     assert.deepEqual(got.map((r) => Buffer.from(r.body).toString()), ['retry-3', 'retry-16']);
     assert.ok(got.every((r) => r.topic === '%DLQ%G1'));
     assert.deepEqual(got.map((r) => r.reconsumeTimes), [3, 16]);
+  });
+  it('UNREGISTER_CLIENT removes the consumer from its group', async () => {
+    const response = await invoke(requestCommand(RequestCode.UNREGISTER_CLIENT, encodeCustomHeader(UnregisterClientRequestHeader, {
+      clientID: 'client-1', consumerGroup: 'G1',
+    })));
+    assert.equal(response.code, ResponseCode.SUCCESS);
+    assert.equal((await consumerList('G1')).code, ResponseCode.SYSTEM_ERROR);
+  });
+});
+
+describe('Broker from an unfinished defaultBrokerConfig()', () => {
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tern-broker-defaults-'));
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function canConnect(host: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(false);
+      }, 1_000);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+  }
+
+  it('serves on brokerIP1 (127.0.0.1)', async () => {
+    const broker = new Broker({ ...defaultBrokerConfig(), storePathRootDir: dir, listenPort: 0, namesrvAddr: '' });
+    const { listenPort } = await broker.start();
+    try {
+      assert.equal(await canConnect('127.0.0.1', listenPort), true);
+    } finally {
+      await broker.stop();
+    }
+  });
+
+  it('binds brokerIP1 only (listenHost defaults to brokerIP1), not every interface', async () => {
+    const broker = new Broker({ ...defaultBrokerConfig(), storePathRootDir: dir, listenPort: 0, namesrvAddr: '' });
+    const { listenPort } = await broker.start();
+    try {
+      // 127.0.0.2 is a loopback address on Linux too, but not brokerIP1: a socket bound to 127.0.0.1 refuses it.
+      assert.equal(await canConnect('127.0.0.2', listenPort), false);
+    } finally {
+      await broker.stop();
+    }
   });
 });
 

@@ -111,10 +111,7 @@ describe('parseJavaProperties', () => {
     assert.equal(parseJavaProperties('\n\n# only comments\n').size, 0);
   });
 
-  it('a continuation backslash on the last line of a file without a final newline is dropped (Java LineReader at EOF)', {
-    todo: 'java-properties.ts keeps a final continuation backslash in the value (b followed by a backslash) when the file ends '
-      + 'without a newline; java.util.Properties drops it (value "b")',
-  }, () => {
+  it('a continuation backslash on the last line of a file without a final newline is dropped (Java LineReader at EOF)', () => {
     assert.deepEqual(parsed('a=b\\'), { a: 'b' });
   });
 });

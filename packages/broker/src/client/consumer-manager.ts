@@ -62,7 +62,8 @@ export class ConsumerManager {
     const membersChanged = !existing || existing.channel !== channel;
     info.clients.set(clientId, { clientId, channel, lastUpdateMs: this.options.nowMs(), version });
     const subscriptionsChanged = this.updateSubscriptions(info, data.subscriptionDataSet);
-    if (membersChanged) this.options.onGroupChanged(info);
+    // RocketMQ notifies the group when either the members or the subscriptions changed (r1 || r2).
+    if (membersChanged || subscriptionsChanged) this.options.onGroupChanged(info);
     return membersChanged || subscriptionsChanged;
   }
 

@@ -11,8 +11,10 @@ export function parseJavaProperties(text: string): Map<string, string> {
     let line = lines[i]!.replace(/^[ \t\f]+/, '');
     if (line.length === 0 || line.startsWith('#') || line.startsWith('!')) continue;
     // Continuation: an odd number of trailing backslashes joins the next line.
-    while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < lines.length) {
-      line = line.slice(0, -1) + lines[++i]!.replace(/^[ \t\f]+/, '');
+    while (/(^|[^\\])(\\\\)*\\$/.test(line)) {
+      // A continuation on the last line joins nothing: Java's LineReader drops the backslash.
+      line = line.slice(0, -1) + (i + 1 < lines.length ? lines[++i]!.replace(/^[ \t\f]+/, '') : '');
+      if (i + 1 >= lines.length && !/(^|[^\\])(\\\\)*\\$/.test(line)) break;
     }
     const separator = findSeparator(line);
     const rawKey = separator < 0 ? line : line.slice(0, separator);

@@ -67,7 +67,8 @@ export class TopicConfigManager {
       topicConfig(AUTO_CREATE_TOPIC_KEY_TOPIC, defaultTopicQueueNums,
         this.options.autoCreateTopicEnable ? Perm.READ | Perm.WRITE | Perm.INHERIT : Perm.READ | Perm.WRITE),
       topicConfig(SELF_TEST_TOPIC, 1),
-      topicConfig(clusterName, 16, Perm.INHERIT),
+      // clusterTopicEnable and brokerTopicEnable default to true in RocketMQ: both topics are readable and writable.
+      topicConfig(clusterName, 16, Perm.INHERIT | Perm.READ | Perm.WRITE),
       topicConfig(brokerName, 1, Perm.INHERIT | Perm.READ | Perm.WRITE),
       topicConfig(OFFSET_MOVED_EVENT, 1),
     ];
