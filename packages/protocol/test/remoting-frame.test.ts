@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProtocolError } from '@tern/common';
+import { ProtocolError, seededRandom } from '@tern/common';
 import {
   FrameDecoder,
   RequestCode,
@@ -14,17 +14,6 @@ import {
 } from '../src/index.js';
 import type { RemotingCommand } from '../src/index.js';
 
-/** mulberry32: a small seeded PRNG, so every run sees the same chunkings. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A frame built by hand: length word, header-length word with the serialize type on top, header, body. */
 function frameBytes(serializeType: number, header: Buffer, body: Buffer = Buffer.alloc(0)): Buffer {
@@ -272,7 +261,7 @@ describe('remoting frame: streaming', () => {
 
   it('yields the same frames for random chunkings (seeded)', () => {
     for (let seed = 1; seed <= 200; seed++) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const cuts: number[] = [];
       let at = 0;
       while (at < stream.length) {

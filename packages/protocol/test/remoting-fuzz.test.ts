@@ -1,20 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ProtocolError } from '@tern/common';
+import { ProtocolError, seededRandom } from '@tern/common';
 import { FRAME_MAX_BYTES_DEFAULT, FrameDecoder, RequestCode, SerializeType, encodeFrame, requestCommand, responseCommand } from '../src/index.js';
 import type { RemotingCommand } from '../src/index.js';
 
-/** mulberry32, seeded: failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = 0x7e2a;
 
@@ -114,7 +103,7 @@ const mutations: Mutation[] = [
 
 describe('FrameDecoder fuzz', () => {
   it('random bytes and mutated frames give commands or ProtocolError, never anything else (seeded, bounded time)', () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const frames = validFrames();
     const started = performance.now();
     const outcomes = { ok: 0, 'protocol-error': 0 };
@@ -142,7 +131,7 @@ describe('FrameDecoder fuzz', () => {
   });
 
   it('JSON headers of every shape give commands or ProtocolError', () => {
-    const random = prng(SEED + 1);
+    const random = seededRandom(SEED + 1);
     const headers = [
       'null', '[]', '1', '"s"', 'true', '{}', '{"code":"10"}', '{"code":1.5}', '{"code":1e400}', '{"code":1,"extFields":[]}',
       '{"code":1,"extFields":"x"}', '{"code":1,"extFields":{"a":{"b":[1,{"c":null}]}}}', '{"code":1,"remark":{"x":1}}',

@@ -1,6 +1,6 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@tern/common';
 import {
-  type EncodedMessageParts, type HostAddress, MessageSysFlag, createOffsetMessageId,
+  type EncodedMessageParts, type HostAddress, type MessageRecordInput, MessageSysFlag, createOffsetMessageId,
   findKeyProperties, javaStringHashCode, prepareMessageRecord, transactionType, writeMessageRecord,
 } from '@tern/protocol';
 import { type StoreConfig, validateStoreConfig } from './config.js';
@@ -26,20 +26,8 @@ import { StoreReader } from './store-reader.js';
 /** Entries of the per-message caches (topic bytes, tag codes) before they are dropped and rebuilt. */
 const HOT_CACHE_ENTRIES_MAX = 10_000;
 
-/** A message as the broker hands it to the store; the store adds queue offset, physical offset and store time. */
-export interface PutMessageInput {
-  topic: string;
-  queueId: number;
-  flag: number;
-  body: Uint8Array;
-  /** Encoded properties string (TAGS, KEYS, UNIQ_KEY, ...). */
-  properties: string;
-  sysFlag: number;
-  bornTimestampMs: number;
-  bornHost: HostAddress;
-  reconsumeTimes: number;
-  preparedTransactionOffset: number;
-}
+/** A message as the broker hands it to the store; the store adds queue offset, physical offset, store time and host. */
+export type PutMessageInput = Omit<MessageRecordInput, 'storeHost'>;
 
 /** Called after a message becomes visible in its ConsumeQueue (RocketMQ's MessageArrivingListener). */
 export type MessageArrivedListener = (topic: string, queueId: number, maxQueueOffset: number, tagsCode: number) => void;

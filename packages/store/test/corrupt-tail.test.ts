@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FaultFileSystem, NodeFileSystem, StoreCorruptionError } from '../src/index.js';
 import { segmentFileName } from '../src/commitlog/segment-queue.js';
 import { message, openStore, readQueue, tempDir } from './store-test-kit.js';
+import { seededRandom } from '@tern/common';
 
 /*
  * Offline mutations of a CommitLog's tail after a crash (reliability.md R3). Each case writes records with
@@ -14,16 +15,6 @@ import { message, openStore, readQueue, tempDir } from './store-test-kit.js';
 const SEGMENT_BYTES = 256 * 1024;
 const QUEUES = 3;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Written { id: number; physicalOffset: number; endOffset: number }
 
@@ -141,7 +132,7 @@ for (const mutation of mutations) {
     for (let seed = 1; seed <= 6; seed++) {
       const tmp = tempDir('tern-tail-');
       try {
-        const random = mulberry32(seed * 7919);
+        const random = seededRandom(seed * 7919);
         const written = await writeAndCrash(tmp.dir, random, 300 + Math.floor(random() * 300), false);
         const expectedCount = mutation.apply(tmp.dir, written, random);
         const { ids, report } = await survivingIds(tmp.dir);
@@ -159,7 +150,7 @@ test('corrupt tail - damage inside the scanned log skips only the bad record and
   for (let seed = 1; seed <= 4; seed++) {
     const tmp = tempDir('tern-tail-');
     try {
-      const random = mulberry32(seed);
+      const random = seededRandom(seed);
       const written = await writeAndCrash(tmp.dir, random, 400, false);
       const victim = written[100 + Math.floor(random() * 200)]!;
       flipBitInside(tmp.dir, victim, random);
@@ -178,7 +169,7 @@ test('corrupt tail - damage inside the scanned log skips only the bad record and
 test('corrupt tail - damage in checkpointed data is never served: the pull fails with StoreCorruptionError', async () => {
   const tmp = tempDir('tern-tail-');
   try {
-    const random = mulberry32(5);
+    const random = seededRandom(5);
     const written = await writeAndCrash(tmp.dir, random, 90, true);
     const victim = written[40]!;
     flipBitInside(tmp.dir, victim, random);
@@ -215,7 +206,7 @@ function flipBitInside(dir: string, victim: Written, random: () => number): void
 test('corrupt tail - a segment file cut short by a crash is extended and read up to the cut', async () => {
   const tmp = tempDir('tern-tail-');
   try {
-    const written = await writeAndCrash(tmp.dir, mulberry32(99), 200, false);
+    const written = await writeAndCrash(tmp.dir, seededRandom(99), 200, false);
     const end = written[written.length - 1]!.endOffset;
     withSegment(tmp.dir, end - 1, (fd) => {
       assert.equal(fstatSync(fd).size, SEGMENT_BYTES);

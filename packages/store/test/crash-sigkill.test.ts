@@ -12,6 +12,7 @@ import { MessageProperty, decodeMessageRecord } from '@tern/protocol';
 import { MessageStore } from '../src/message-store.js';
 import { testStoreConfig, type StoreConfig } from '../src/config.js';
 import { NodeFileSystem } from '../src/io/node-file-system.js';
+import { seededRandom } from '@tern/common';
 
 const CHILD = fileURLToPath(new URL('./fixtures/put-child.js', import.meta.url));
 const TOPIC = 'CrashTopic';
@@ -19,16 +20,6 @@ const CYCLES = 10;
 /** Ids of cycle n are [n × ID_STRIDE, (n + 1) × ID_STRIDE); the child stops well before the stride. */
 const ID_STRIDE = 1_000_000;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Same as fixtures/put-child.ts. */
 function bodyFor(id: number, sizeBytes: number): Buffer {
@@ -129,7 +120,7 @@ function runChildAndKill(dir: string, startId: number, seed: number, killAfterMs
 
 test('SIGKILL during SYNC_FLUSH puts loses no acknowledged message', { timeout: 50_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-sigkill-'));
-  const random = mulberry32(0x5eed);
+  const random = seededRandom(0x5eed);
   const allAcked = new Set<number>();
   const startedAt = Date.now();
   try {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { FaultFileSystem } from '../src/io/fault-file-system.js';
 import { NodeFileSystem } from '../src/io/node-file-system.js';
 import { readFileOrNull, writeFileAtomic } from '../src/io/file-system.js';
+import { seededRandom } from '@tern/common';
 
 async function withDir<T>(fn: (dir: string, faultFs: FaultFileSystem) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-faultfs-'));
@@ -23,17 +24,6 @@ function durableFile(dir: string, name: string, content: string): string {
   return filePath;
 }
 
-/** mulberry32: a tiny seeded generator so torn crashes are reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 const readText = (filePath: string): string | null => (fs.existsSync(filePath) ? fs.readFileSync(filePath, 'latin1') : null);

@@ -16,6 +16,7 @@ import {
   timeMillisToHumanString,
 } from '../src/index/index-file.js';
 import { IndexService } from '../src/index/index-service.js';
+import { seededRandom } from '@tern/common';
 
 const BASE_TS = 1_700_000_000_000;
 const ALL_TIME: [number, number] = [0, Number.MAX_SAFE_INTEGER];
@@ -567,17 +568,6 @@ test('a failed flush loses nothing and the next flush retries; I/O per flush is 
   });
 });
 
-/** mulberry32, so torn crashes are reproducible. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('power loss at any point of a flush never loses what an earlier flush made durable', async () => {
   for (const mode of ['drop', 'torn'] as const) {

@@ -12,21 +12,12 @@ import { testStoreConfig, type StoreConfig } from '../src/config.js';
 import { NodeFileSystem } from '../src/io/node-file-system.js';
 import { FaultFileSystem } from '../src/io/fault-file-system.js';
 import type { PutResult } from '../src/results.js';
+import { seededRandom } from '@tern/common';
 
 const TOPIC = 'FaultTopic';
 const QUEUES = 3;
 const COMMITLOG_PATH = `${path.sep}commitlog${path.sep}`;
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bodyFor(id: number, sizeBytes: number): Buffer {
   const body = Buffer.alloc(sizeBytes);
@@ -191,7 +182,7 @@ test('fdatasync EIO fences the store: waiting puts fail, nothing is acknowledged
     const store = new MessageStore(config, { fs: faultFs });
     await store.start();
     const attempted = new Map<number, number>();
-    const { outcomes, armedAtSeq } = await loadUntilRefused(store, mulberry32(11), attempted, 300, () =>
+    const { outcomes, armedAtSeq } = await loadUntilRefused(store, seededRandom(11), attempted, 300, () =>
       faultFs.failNext('datasync', 'EIO', { pathIncludes: COMMITLOG_PATH }),
     );
     const acked = checkOutcomes(outcomes, armedAtSeq, 'EIO');
@@ -218,7 +209,7 @@ test('write ENOSPC fences the store: no PUT_OK for the failed write, acked data 
     const store = new MessageStore(config, { fs: faultFs });
     await store.start();
     const attempted = new Map<number, number>();
-    const { outcomes, armedAtSeq } = await loadUntilRefused(store, mulberry32(22), attempted, 300, () =>
+    const { outcomes, armedAtSeq } = await loadUntilRefused(store, seededRandom(22), attempted, 300, () =>
       faultFs.failNext('write', 'ENOSPC', { pathIncludes: COMMITLOG_PATH }),
     );
     const acked = checkOutcomes(outcomes, armedAtSeq, 'ENOSPC');

@@ -12,22 +12,13 @@ import { testStoreConfig, type FlushDiskType, type StoreConfig } from '../src/co
 import { NodeFileSystem } from '../src/io/node-file-system.js';
 import { FaultFileSystem } from '../src/io/fault-file-system.js';
 import type { StoreRecoveryReport } from '../src/recovery/recover-store.js';
+import { seededRandom } from '@tern/common';
 
 const TOPIC = 'PowerTopic';
 const QUEUES = 3;
 const MODES = ['drop', 'torn', 'zero'] as const;
 type CrashMode = (typeof MODES)[number];
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bodyFor(id: number, sizeBytes: number): Buffer {
   const body = Buffer.alloc(sizeBytes);
@@ -211,7 +202,7 @@ async function recoverAndRead(
   try {
     assert.equal(report.cleanShutdown, false);
     const found = await readAll(store, ledger);
-    checkKeyLookups(await keyLookupMisses(store, ledger, found, mulberry32(found.size)), indexTrusted, path.basename(dir));
+    checkKeyLookups(await keyLookupMisses(store, ledger, found, seededRandom(found.size)), indexTrusted, path.basename(dir));
     return { report, found };
   } finally {
     await store.shutdown();
@@ -244,7 +235,7 @@ for (const mode of MODES) {
   test(`SYNC_FLUSH power loss (${mode}): no acknowledged message lost, no garbage returned`, { timeout: 30_000 }, async () => {
     for (const seed of [1, 2, 3]) {
       await withDir(`tern-power-${mode}-`, async (dir) => {
-        const random = mulberry32(seed * 7919 + mode.length);
+        const random = seededRandom(seed * 7919 + mode.length);
         const ledger = new Ledger();
         const config = storeConfig(dir, 'SYNC_FLUSH');
         const loadMs = 20 + Math.floor(random() * 300);
@@ -267,7 +258,7 @@ test('ASYNC_FLUSH power loss: only acknowledgements younger than the flush inter
   const flushIntervalMs = 200;
   for (const [seed, mode] of MODES.entries()) {
     await withDir('tern-power-async-', async (dir) => {
-      const random = mulberry32(0xa5 + seed);
+      const random = seededRandom(0xa5 + seed);
       const ledger = new Ledger();
       const config = storeConfig(dir, 'ASYNC_FLUSH', flushIntervalMs);
       const loadMs = 800 + Math.floor(random() * 500);
@@ -292,7 +283,7 @@ test('ASYNC_FLUSH power loss: only acknowledgements younger than the flush inter
 
 test('SYNC_FLUSH: repeated crash → recover → put cycles on one directory lose nothing acknowledged', { timeout: 40_000 }, async () => {
   await withDir('tern-power-cycles-', async (dir) => {
-    const random = mulberry32(0xc0ffee);
+    const random = seededRandom(0xc0ffee);
     const ledger = new Ledger();
     const config = storeConfig(dir, 'SYNC_FLUSH');
     const cycles = 6;
@@ -356,7 +347,7 @@ for (const mode of MODES) {
       await put(11);
       faultFs.failNext('datasync', 'EIO', { pathIncludes: `${path.sep}index${path.sep}` });
       await store.checkpoint();
-      await faultFs.crash({ mode, random: mulberry32(5) });
+      await faultFs.crash({ mode, random: seededRandom(5) });
 
       const recovered = new MessageStore(config, { fs: new NodeFileSystem() });
       await recovered.start();
