@@ -94,8 +94,13 @@ test('long polling: a held pull wakes on a send, and times out with PULL_NOT_FOU
   for (let queueId = 0; queueId < 3; queueId++) {
     let settled = false;
     const held = timed(client.pull(broker.address, group, topic, queueId, 0, 32, { suspendMs: 10_000 })).finally(() => (settled = true));
-    await sleep(300);
+    await sleep(150);
     assert.equal(settled, false, 'the pull is held while the queue is empty');
+    // A message for another queue of the topic does not answer it.
+    const other = await client.send(broker.address, topic, 6, `other-${queueId}`);
+    assert.equal(other.code, ResponseCode.SUCCESS, other.remark ?? '');
+    await sleep(150);
+    assert.equal(settled, false, 'a send to another queue leaves the pull held');
     const body = `wake-${queueId}`;
     const sendStarted = performance.now();
     const sent = await client.send(broker.address, topic, queueId, body);

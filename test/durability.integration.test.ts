@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResponseCode } from '@tern/protocol';
-import { Harness, TestClient, type TernProcess, sleep, waitFor } from '@tern/testkit';
+import { Harness, TestClient, type TernProcess, sleep, waitFor, withTimeout } from '@tern/testkit';
 import { measure, ms } from './lib/util.js';
 
 async function expectOffsets(client: TestClient, broker: TernProcess, group: string, topic: string, offsets: number[], when: string): Promise<void> {
@@ -35,9 +35,13 @@ test('committed consumer offsets survive a clean restart and a SIGKILL after the
   }
   await expectOffsets(client, broker, group, topic, first, 'before the restart');
 
+  // A pull held by long polling must not keep the broker from stopping; it settles (answer or closed connection).
+  const held = client.pull(broker.address, group, topic, 3, 20, 4, { suspendMs: 30_000 }).then((a) => `code ${a.code}`, () => 'connection closed');
+  await sleep(100);
   const stopped = await broker.stop();
   assert.equal(stopped.code, 0, `SIGTERM exit code; stderr:\n${broker.stderr.slice(-2000)}`);
   assert.ok(stopped.elapsedMs < 10_000, `stop took ${ms(stopped.elapsedMs)}`);
+  measure('broker SIGTERM with a held pull', `exit ${stopped.code} after ${ms(stopped.elapsedMs)}; held pull: ${await withTimeout(held, 2_000, 'the held pull')}`);
   await broker.start();
   await expectOffsets(client, broker, group, topic, first, 'after SIGTERM and restart');
 

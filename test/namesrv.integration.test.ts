@@ -113,7 +113,7 @@ test('a broker that stops heartbeating (SIGSTOP) expires from routes and comes b
   assert.equal(back.answer.route!.brokerDatas[0]!.brokerAddrs['0'], broker.address);
 });
 
-test('a broker whose process is killed disappears from routes at once (its connection closes)', async (t) => {
+test('a broker whose process is killed disappears from routes at once (its connection closes), and returns when restarted', async (t) => {
   const h = new Harness();
   t.after(() => h.cleanup());
   const namesrv = await h.namesrv(); // default expiry (120 s): only the closed connection can explain a quick removal
@@ -126,4 +126,33 @@ test('a broker whose process is killed disappears from routes at once (its conne
   await broker.kill('SIGKILL');
   const gone = await routeBecomes(client, namesrv.address, topic, ResponseCode.TOPIC_NOT_EXIST, 1_500);
   measure('killed broker dropped from routes', ms(gone.elapsedMs));
+
+  // Restarted on the same data dir (new port): its persisted topics are routable again, at the new address.
+  const oldAddress = broker.address;
+  await broker.start();
+  assert.notEqual(broker.address, oldAddress);
+  const back = await routeBecomes(client, namesrv.address, topic, ResponseCode.SUCCESS, 1_000);
+  assert.deepEqual(back.answer.route!.brokerDatas.map((b) => b.brokerAddrs['0']), [broker.address], 'only the new address');
+
+  // A clean stop unregisters at once too.
+  const stopped = await broker.stop();
+  assert.equal(stopped.code, 0);
+  await routeBecomes(client, namesrv.address, topic, ResponseCode.TOPIC_NOT_EXIST, 500);
+});
+
+test('a consumer heartbeat makes %RETRY%<group> routable before the broker answers it', async (t) => {
+  const h = new Harness();
+  t.after(() => h.cleanup());
+  const namesrv = await h.namesrv();
+  const broker = await h.broker({ namesrv: namesrv.address });
+  const client = h.client();
+  assert.equal((await client.createTopic(broker.address, 'HeartbeatTopic', { writeQueueNums: 2 })).code, ResponseCode.SUCCESS);
+  const answer = await client.heartbeat(broker.address, {
+    consumerGroups: [{ group: 'heartbeat-group', topics: ['HeartbeatTopic'] }], producerGroups: ['heartbeat-producer'],
+  });
+  assert.equal(answer.code, ResponseCode.SUCCESS, answer.remark ?? '');
+  // No waiting: ali-ons asks for this route right after the heartbeat answer (remoting.md §0 item 8).
+  const retry = await client.getRoute(namesrv.address, '%RETRY%heartbeat-group');
+  assert.equal(retry.code, ResponseCode.SUCCESS, retry.remark ?? '');
+  assert.equal(retry.route!.brokerDatas[0]!.brokerAddrs['0'], broker.address);
 });

@@ -2,6 +2,7 @@
 // directory, a clean SIGTERM, and serving again quickly after a SIGKILL on the same data directory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ResponseCode } from '@tern/protocol';
 import { Harness, type TestClient, type TernProcess, waitFor } from '@tern/testkit';
@@ -70,4 +71,20 @@ test('tern start: fast start on an empty data dir, clean SIGTERM, serving again 
 
   const finalStop = await server.stop();
   assert.equal(finalStop.code, 0);
+});
+
+test('tern start exits, non-zero, within 10 s when stopping fails (data dir gone at shutdown)', async (t) => {
+  const h = new Harness();
+  t.after(() => h.cleanup());
+  const dataDir = join(await h.tempDir('tern-start-'), 'data');
+  const server = await h.allInOne({ dataDir });
+  const client = h.client({ timeoutMs: 2_000 });
+  assert.equal((await client.send(server.brokerAddress!, 'StopFailureTopic', 0, 'x')).code, ResponseCode.SUCCESS);
+  // The disk goes away under the running server (as a failing disk would): stopping the store cannot succeed.
+  await rm(dataDir, { recursive: true, force: true });
+  const stopped = await server.stop(12_000);
+  measure('tern start SIGTERM with a failing stop', `exit ${stopped.code ?? stopped.signal} after ${ms(stopped.elapsedMs)}${stopped.timedOut ? ' (had to SIGKILL)' : ''}`);
+  assert.equal(stopped.timedOut, false, `still running 12 s after SIGTERM; stderr:\n${server.stderr.slice(-1_500)}`);
+  assert.notEqual(stopped.code, 0, 'a failed stop exits non-zero');
+  assert.ok(stopped.elapsedMs < 10_500, `SIGTERM → exit took ${ms(stopped.elapsedMs)}`);
 });

@@ -1,16 +1,7 @@
 /** Small helpers shared by the integration tests. */
 
-/** Deterministic PRNG (mulberry32) so a failing run can be replayed with the same seed. */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so a failing run can be replayed with the same seed. */
+export { seededRandom as prng } from '@tern/common';
 
 /** Prints a measured figure, tagged so it is easy to find in the test output. */
 export function measure(name: string, text: string): void {

@@ -143,16 +143,22 @@ function untilSignal(logger: ReturnType<typeof createLogger>, stops: Array<() =>
       }, STOP_DEADLINE_MS);
       deadline.unref();
       (async () => {
-        for (const stop of stops) await stop();
-      })().then(() => {
+        // Every stop runs even if an earlier one fails: a broken broker must not keep the name server listening.
+        let failed = false;
+        for (const stop of stops) {
+          try {
+            await stop();
+          } catch (error) {
+            failed = true;
+            logger.error('stop failed', { error: (error as Error).message });
+          }
+        }
+        return failed ? 1 : 0;
+      })().then((code) => {
         clearTimeout(deadline);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
-        resolve(0);
-      }, (error: Error) => {
-        clearTimeout(deadline);
-        logger.error('stop failed', { error: error.message });
-        resolve(1);
+        resolve(code);
       });
     };
     process.on('SIGTERM', onSignal);
