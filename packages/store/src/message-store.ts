@@ -66,7 +66,8 @@ export class MessageStore {
   private dispatchHead = 0;
   private dispatchedOffset = 0;
   private checkpointTimer: NodeJS.Timeout | null = null;
-  private checkpointRunning: Promise<void> | null = null;
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private checkpointQueued = false;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private lastRecovery: StoreRecoveryReport | null = null;
   private readonly topicBytesCache = new Map<string, Buffer>();
@@ -140,7 +141,7 @@ export class MessageStore {
       deletableBelowOffset: () => Math.min(this.dispatchedOffset, this.flushService.flushedOffset),
     });
     this.flushService.start();
-    this.checkpointTimer = setInterval(() => void this.checkpoint(), config.flushConsumeQueueIntervalMs);
+    this.checkpointTimer = setInterval(() => this.periodicCheckpoint(), config.flushConsumeQueueIntervalMs);
     this.checkpointTimer.unref();
     await this.retention.start();
     this.state = 'running';
@@ -326,9 +327,17 @@ export class MessageStore {
 
   /** Flushes ConsumeQueues and the index, then records in the checkpoint how far they are durable. */
   checkpoint(): Promise<void> {
-    if (this.checkpointRunning) return this.checkpointRunning;
-    this.checkpointRunning = this.writeCheckpointOnce().finally(() => (this.checkpointRunning = null));
-    return this.checkpointRunning;
+    // Serialised, and never shared: a checkpoint already running took its offsets before the caller's writes, so
+    // the caller's checkpoint runs after it with fresh ones.
+    const next = this.checkpointChain.then(() => this.writeCheckpointOnce());
+    this.checkpointChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private periodicCheckpoint(): void {
+    if (this.checkpointQueued) return;
+    this.checkpointQueued = true;
+    void this.checkpoint().finally(() => (this.checkpointQueued = false));
   }
 
   private async writeCheckpointOnce(): Promise<void> {
