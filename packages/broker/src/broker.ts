@@ -1,6 +1,6 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@tern/common';
 import { type HostAddress, RequestCode, hostAddress } from '@tern/protocol';
-import { RemotingClient, RemotingServer, type RequestProcessor } from '@tern/remoting';
+import { RemotingClient, RemotingServer, type RequestProcessor, type TraceSink } from '@tern/remoting';
 import { MessageStore, NodeFileSystem, SCHEDULE_TOPIC, type StoreConfig, type StoreRecoveryReport } from '@tern/store';
 import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { sendBackProcessor } from './processors/send-back.js';
@@ -78,8 +78,11 @@ export class Broker {
   readonly config: BrokerConfig;
 
   /** `config` is completed (listenHost, haListenPort, ...) and checked here, whatever built it. */
-  constructor(config: BrokerConfig, options: { logger?: Logger; clock?: Clock } = {}) {
+  private readonly trace: TraceSink | undefined;
+
+  constructor(config: BrokerConfig, options: { logger?: Logger; clock?: Clock; trace?: TraceSink } = {}) {
     this.config = finishBrokerConfig(config);
+    this.trace = options.trace;
     config = this.config;
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
@@ -131,7 +134,7 @@ export class Broker {
       registerWithNameServers: () => this.registration.registerAll(), logger: this.logger, clock: this.clock,
     };
 
-    this.server = new RemotingServer({ host: config.listenHost, port: config.listenPort, logger: this.logger });
+    this.server = new RemotingServer({ host: config.listenHost, port: config.listenPort, logger: this.logger, trace: this.trace });
     this.registerProcessors(this.server, this.context);
     this.server.onChannelClose((channel) => {
       consumers.channelClosed(channel);

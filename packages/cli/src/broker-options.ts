@@ -8,6 +8,7 @@ export interface BrokerCliOptions {
   listenPort?: string;
   dataDir?: string;
   set?: string[];
+  trace?: boolean;
 }
 
 /**

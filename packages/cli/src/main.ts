@@ -23,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--namesrv-port <port>', 'name server port (0: any free port)', '9876')
     .option('--listen-port <port>', 'broker port (0: any free port)')
     .option('--set <key=value...>', 'broker.conf keys, overriding the file')
+    .option('--trace', 'print one line per request and response to stderr (protocol debugging)')
     .action((options: BrokerCliOptions & { host: string; namesrvPort: string }) => {
       run = () => startAllInOne(options);
     });
@@ -32,7 +33,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('-p, --port <port>', 'listen port (0: any free port)', '9876')
     .option('--host <ip>', 'address to listen on', '127.0.0.1')
     .option('--broker-expiry-ms <ms>', 'drop brokers not heard from for this long', '120000')
-    .action((options: { port: string; host: string; brokerExpiryMs: string }) => {
+    .option('--trace', 'print one line per request and response to stderr (protocol debugging)')
+    .action((options: { port: string; host: string; brokerExpiryMs: string; trace?: boolean }) => {
       run = () => startNameServer(options);
     });
 
@@ -43,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--listen-port <port>', 'remoting port, overriding listenPort')
     .option('--data-dir <dir>', 'store root, overriding storePathRootDir')
     .option('--set <key=value...>', 'broker.conf keys, overriding the file')
+    .option('--trace', 'print one line per request and response to stderr (protocol debugging)')
     .action((options: BrokerCliOptions) => {
       run = () => startBroker(options);
     });
@@ -73,14 +76,19 @@ function port(text: string, name: string): number {
   return value;
 }
 
-async function startNameServer(options: { port: string; host: string; brokerExpiryMs: string }): Promise<number> {
+/** The --trace sink: request/response lines on stderr, prefixed so they stand out from the JSON logs. */
+function traceSink(enabled: boolean | undefined): ((line: string) => void) | undefined {
+  return enabled ? (line) => process.stderr.write(`TRACE ${line}\n`) : undefined;
+}
+
+async function startNameServer(options: { port: string; host: string; brokerExpiryMs: string; trace?: boolean }): Promise<number> {
   const logger = createLogger();
   const expiry = Number(options.brokerExpiryMs);
   if (!Number.isSafeInteger(expiry) || expiry <= 0) throw new Error(`--broker-expiry-ms must be a positive integer, got ${options.brokerExpiryMs}`);
   const namesrv = new NameServer({
     listenHost: options.host, listenPort: port(options.port, '--port'), brokerChannelExpiredTimeMs: expiry,
     scanIntervalMs: Math.min(10_000, Math.max(100, Math.floor(expiry / 4))),
-  }, { logger });
+  }, { logger, trace: traceSink(options.trace) });
   const started = await namesrv.start();
   process.stdout.write(`Tern name server listening on ${started.host}:${started.port}\nREADY namesrv=${started.host}:${started.port}\n`);
   return untilSignal(logger, [() => namesrv.stop()]);
@@ -90,7 +98,7 @@ async function startBroker(options: BrokerCliOptions): Promise<number> {
   const logger = createLogger();
   const config = resolveBrokerConfig(options, logger);
   const startedAt = performance.now();
-  const broker = new Broker(config, { logger });
+  const broker = new Broker(config, { logger, trace: traceSink(options.trace) });
   const started = await broker.start();
   printBroker(config, started.address, started.recovery.cleanShutdown, performance.now() - startedAt);
   process.stdout.write(`READY broker=${started.address}\n`);
@@ -100,7 +108,8 @@ async function startBroker(options: BrokerCliOptions): Promise<number> {
 async function startAllInOne(options: BrokerCliOptions & { host: string; namesrvPort: string }): Promise<number> {
   const startedAt = performance.now();
   const logger = createLogger();
-  const namesrv = new NameServer({ listenHost: options.host, listenPort: port(options.namesrvPort, '--namesrv-port') }, { logger });
+  const trace = traceSink(options.trace);
+  const namesrv = new NameServer({ listenHost: options.host, listenPort: port(options.namesrvPort, '--namesrv-port') }, { logger, trace });
   const namesrvStarted = await namesrv.start();
   const namesrvAddr = `${options.host}:${namesrvStarted.port}`;
   const base: BrokerConfig = { ...defaultBrokerConfig(), brokerIP1: options.host, namesrvAddr };
@@ -108,7 +117,7 @@ async function startAllInOne(options: BrokerCliOptions & { host: string; namesrv
   let broker: Broker;
   try {
     config = resolveBrokerConfig({ ...options, namesrvAddr: options.namesrvAddr ?? namesrvAddr }, logger, base);
-    broker = new Broker(config, { logger });
+    broker = new Broker(config, { logger, trace });
     const started = await broker.start();
     const elapsedMs = performance.now() - startedAt;
     process.stdout.write(`Tern name server listening on ${namesrvAddr}\n`);

@@ -1,5 +1,5 @@
 import { silentLogger, systemClock, type Clock, type Logger } from '@tern/common';
-import { RemotingServer } from '@tern/remoting';
+import { RemotingServer, type TraceSink } from '@tern/remoting';
 import { KvConfigManager } from './kv-config-manager.js';
 import { resolveNamesrvConfig, type NamesrvConfig } from './namesrv-config.js';
 import { namesrvProcessors } from './processors.js';
@@ -9,6 +9,8 @@ export interface NameServerOptions {
   logger?: Logger;
   /** Drives broker liveness (registration times and expiry). @defaultValue systemClock */
   clock?: Clock;
+  /** Request trace (debug): one line per command read or written. */
+  trace?: TraceSink;
 }
 
 /**
@@ -26,7 +28,10 @@ export class NameServer {
   private stopping: Promise<void> | null = null;
 
   /** `config` fields left out take their defaults (namesrvConfigDefaults()); throws InvalidArgumentError. */
+  private readonly options: NameServerOptions;
+
   constructor(config: Partial<NamesrvConfig> = {}, options: NameServerOptions = {}) {
+    this.options = options;
     this.config = resolveNamesrvConfig(config);
     this.logger = options.logger ?? silentLogger;
     this.routeInfoManager = new RouteInfoManager({
@@ -45,7 +50,9 @@ export class NameServer {
     try {
       await this.kvConfigManager.load();
       if (this.state !== 'starting') throw new Error('NameServer stopped while starting');
-      const server = new RemotingServer({ host: this.config.listenHost, port: this.config.listenPort, logger: this.logger });
+      const server = new RemotingServer({
+        host: this.config.listenHost, port: this.config.listenPort, logger: this.logger, trace: this.options.trace,
+      });
       for (const [code, processor] of namesrvProcessors({ routeInfoManager: this.routeInfoManager, kvConfigManager: this.kvConfigManager })) {
         server.registerProcessor(code, processor);
       }

@@ -5,3 +5,5 @@ export type { RemotingClientOptions } from './remoting-client.js';
 export { RemotingClient, CONNECT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from './remoting-client.js';
 export { RemotingTimeoutError, RemotingConnectionError, RemotingBusyError } from './errors.js';
 export { parseAddress, formatSocketAddress, normalizeIp } from './address.js';
+export type { TraceSink } from './request-trace.js';
+export { traceLine } from './request-trace.js';

@@ -5,6 +5,7 @@ import {
 } from '@tern/protocol';
 import { formatSocketAddress } from './address.js';
 import { RemotingBusyError, RemotingConnectionError, RemotingTimeoutError } from './errors.js';
+import { type TraceSink, traceLine } from './request-trace.js';
 
 /** Opaques run 1..2^31-1 and wrap back to 1 (Java's AtomicInteger stays positive the same way in practice). */
 const OPAQUE_MAX = 0x7fffffff;
@@ -52,6 +53,8 @@ export interface ChannelSettings {
   /** A peer that leaves more than this unread in our send buffer is cut off. */
   writeBufferMaxBytes: number;
   logger: Logger;
+  /** When set, one line per command read or written (request trace, a debug option). */
+  trace?: TraceSink | undefined;
 }
 
 interface PendingRequest {
@@ -209,6 +212,7 @@ export class TcpRemotingChannel implements RemotingChannel {
   private write(command: RemotingCommand, callback?: (error?: Error | null) => void): void {
     if (this.closeReason !== null) throw this.closedError();
     const frame = encodeFrame(command);
+    if (this.settings.trace) this.settings.trace(traceLine('out', this.remoteAddress, command));
     if (this.socket.writableLength >= this.settings.writeBufferMaxBytes) {
       this.settings.logger.warn(`remoting: closing ${this.remoteAddress}: peer leaves ${this.socket.writableLength} bytes unread`,
         { peer: this.remoteAddress, writableLength: this.socket.writableLength });
@@ -230,6 +234,7 @@ export class TcpRemotingChannel implements RemotingChannel {
     // Frames decoded before a bad one are still dispatched, as Java does; then the connection goes.
     for (const command of commands) {
       if (this.closeReason !== null) return;
+      if (this.settings.trace) this.settings.trace(traceLine('in', this.remoteAddress, command));
       if (isResponse(command)) this.onResponse(command);
       else this.onRequest(command);
     }

@@ -7,6 +7,7 @@ import {
   TcpRemotingChannel, checkPositiveInteger, socketClosed, type ChannelSettings, type RemotingChannel, type RequestProcessor,
 } from './remoting-channel.js';
 import { IN_FLIGHT_REQUESTS_MAX_DEFAULT, WRITE_BUFFER_MAX_BYTES_DEFAULT } from './remoting-server.js';
+import type { TraceSink } from './request-trace.js';
 
 export const CONNECT_TIMEOUT_MS_DEFAULT = 3_000;
 export const REQUEST_TIMEOUT_MS_DEFAULT = 3_000;
@@ -27,6 +28,8 @@ export interface RemotingClientOptions {
   /** @defaultValue 64 MiB */
   writeBufferMaxBytes?: number;
   logger?: Logger;
+  /** Request trace: one line per command read or written on any connection. Off when absent. */
+  trace?: TraceSink;
 }
 
 interface Connecting {
@@ -59,6 +62,7 @@ export class RemotingClient {
       inFlightRequestsMax: checkPositiveInteger('inFlightRequestsMax', options.inFlightRequestsMax ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT),
       writeBufferMaxBytes: checkPositiveInteger('writeBufferMaxBytes', options.writeBufferMaxBytes ?? WRITE_BUFFER_MAX_BYTES_DEFAULT),
       logger: options.logger ?? silentLogger,
+      trace: options.trace,
     };
   }
 

@@ -5,6 +5,7 @@ import { normalizeIp } from './address.js';
 import {
   TcpRemotingChannel, checkPositiveInteger, type ChannelSettings, type RemotingChannel, type RequestProcessor,
 } from './remoting-channel.js';
+import type { TraceSink } from './request-trace.js';
 
 export const IN_FLIGHT_REQUESTS_MAX_DEFAULT = 10_000;
 /** Unread bytes a peer may leave in our send buffer before it is cut off (64 MiB = 4 max frames). */
@@ -17,6 +18,8 @@ export interface RemotingServerOptions {
   /** @defaultValue 16 MiB (RocketMQ's frameMaxLength); a longer frame closes that connection. */
   frameMaxBytes?: number;
   logger?: Logger;
+  /** Request trace: one line per command read or written on any connection. Off when absent. */
+  trace?: TraceSink;
   /** Requests processed at once per connection; more get SYSTEM_BUSY (2). @defaultValue 10_000 */
   inFlightRequestsMaxPerChannel?: number;
   /** @defaultValue 64 MiB */
@@ -44,6 +47,7 @@ export class RemotingServer {
         options.inFlightRequestsMaxPerChannel ?? IN_FLIGHT_REQUESTS_MAX_DEFAULT),
       writeBufferMaxBytes: checkPositiveInteger('writeBufferMaxBytes', options.writeBufferMaxBytes ?? WRITE_BUFFER_MAX_BYTES_DEFAULT),
       logger: options.logger ?? silentLogger,
+      trace: options.trace,
     };
   }
 

@@ -1,0 +1,330 @@
+import { inflateSync } from 'node:zlib';
+import { MiB, ProtocolError } from '@tern/common';
+import {
+  KEY_SEPARATOR, MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, PROPERTIES_MAX_BYTES, PROPERTY_SEPARATOR,
+  createOffsetMessageId, decodeMessageRecord, encodeProperties, formatHostAddress, topicProblem,
+} from '@tern/protocol';
+import { InvalidMessageError } from './errors.js';
+
+/*
+ * Messages as applications build them (Message) and as consumers receive them (MessageExt), after RocketMQ's
+ * org.apache.rocketmq.common.message.Message / MessageExt.
+ */
+
+/** RocketMQ's default maxMessageSize: the largest body a producer sends (and a broker accepts). */
+export const MESSAGE_SIZE_MAX_BYTES_DEFAULT = 4 * MiB;
+
+/** RocketMQ's TBW102 (MixAll.AUTO_CREATE_TOPIC_KEY_TOPIC): the template for auto-created topics, never sent to. */
+export const AUTO_CREATE_TOPIC_KEY_TOPIC = 'TBW102';
+
+/** Topics a producer may not send to (TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET). */
+export const NOT_ALLOWED_SEND_TOPICS: ReadonlySet<string> = new Set([
+  'SCHEDULE_TOPIC_XXXX', 'RMQ_SYS_TRANS_HALF_TOPIC', 'RMQ_SYS_TRANS_OP_HALF_TOPIC', 'TRANS_CHECK_MAX_TIME_TOPIC',
+  'SELF_TEST_TOPIC', 'OFFSET_MOVED_EVENT',
+]);
+
+/** `%RETRY%<group>`: a consumer group's retry topic. */
+export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
+
+/** Property names the client and broker own (MessageConst.STRING_HASH_SET): user properties may not use them. */
+export const RESERVED_PROPERTY_NAMES: ReadonlySet<string> = new Set<string>(Object.values(MessageProperty));
+
+export type MessageBody = Buffer | Uint8Array | string;
+
+export interface MessageOptions {
+  /** One tag (consumers filter on it). */
+  tags?: string;
+  /** Business keys, indexed by the broker (QUERY_MESSAGE). A string may hold several keys separated by spaces. */
+  keys?: string | readonly string[];
+  /** User properties; names RocketMQ reserves (TAGS, KEYS, UNIQ_KEY, DELAY, ...) are rejected. */
+  properties?: Readonly<Record<string, string>>;
+  /** Delay level (1 = 1 s, 2 = 5 s, 3 = 10 s, ... 18 = 2 h); 0 = deliver at once. @defaultValue 0 */
+  delayTimeLevel?: number;
+  /** The user flag (an int32 stored with the message). @defaultValue 0 */
+  flag?: number;
+  /** Ask the broker to answer only once the message is stored (property WAIT). @defaultValue true */
+  waitStoreMsgOK?: boolean;
+}
+
+export interface MessageInit extends MessageOptions {
+  topic: string;
+  /** A string is sent as UTF-8. */
+  body: MessageBody;
+}
+
+/** Properties set with `Message.withSystemProperties`, kept outside the public shape. */
+const systemPropertiesOf = new WeakMap<Message, ReadonlyMap<string, string>>();
+
+/**
+ * A message to send (RocketMQ's Message). Immutable. The constructor checks the shape of every field (types, tags
+ * and keys without separator characters, user properties not reserved, delay level and flag in range) and throws
+ * InvalidMessageError; the rules that depend on the producer (topic, body size) are checked by `validateMessage`,
+ * which every send runs before anything leaves the process.
+ */
+export class Message {
+  readonly topic: string;
+  readonly body: Buffer;
+  readonly tags: string | undefined;
+  readonly keys: readonly string[];
+  readonly properties: Readonly<Record<string, string>>;
+  readonly delayTimeLevel: number;
+  readonly flag: number;
+  readonly waitStoreMsgOK: boolean;
+
+  constructor(init: MessageInit);
+  constructor(topic: string, body: MessageBody, options?: MessageOptions);
+  constructor(topicOrInit: string | MessageInit, body?: MessageBody, options: MessageOptions = {}) {
+    const init: MessageInit = typeof topicOrInit === 'string' ? { ...options, topic: topicOrInit, body: body as MessageBody } : topicOrInit;
+    if (typeof init !== 'object' || init === null) throw new InvalidMessageError('message', 'must be an object');
+    if (typeof init.topic !== 'string') throw new InvalidMessageError('topic', `must be a string, got ${typeof init.topic}`);
+    const topic = init.topic;
+    this.topic = topic;
+    this.body = bodyBuffer(init.body, topic);
+    this.tags = checkTags(init.tags, topic);
+    this.keys = checkKeys(init.keys, topic);
+    this.properties = checkUserProperties(init.properties, topic);
+    this.delayTimeLevel = checkInteger('delayTimeLevel', init.delayTimeLevel ?? 0, 0, 0x7fffffff, topic);
+    this.flag = checkInteger('flag', init.flag ?? 0, -0x80000000, 0x7fffffff, topic);
+    if (init.waitStoreMsgOK !== undefined && typeof init.waitStoreMsgOK !== 'boolean') {
+      throw new InvalidMessageError('waitStoreMsgOK', 'must be a boolean', { topic });
+    }
+    this.waitStoreMsgOK = init.waitStoreMsgOK ?? true;
+    Object.freeze(this);
+  }
+
+  /**
+   * For client internals (consumers re-sending a message to its retry topic, transaction producers): a message
+   * whose properties are exactly `properties`, system names included (Java's MessageAccessor). No TAGS, KEYS, WAIT
+   * or DELAY are added; `properties` must hold them if wanted.
+   */
+  static withSystemProperties(topic: string, body: MessageBody, properties: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
+    flag = 0): Message {
+    const message = new Message(topic, body, { flag });
+    const map = properties instanceof Map ? new Map(properties) : new Map(Object.entries(properties));
+    for (const [name, value] of map) checkPropertyText(`properties.${name}`, name, value, topic);
+    systemPropertiesOf.set(message, map);
+    return message;
+  }
+
+  /** The body as UTF-8 text. */
+  bodyText(): string {
+    return this.body.toString('utf8');
+  }
+
+  /**
+   * Every property as sent (before the producer adds UNIQ_KEY): user properties, then TAGS, KEYS, DELAY and WAIT as
+   * Java's Message sets them (WAIT is always present, "true" unless waitStoreMsgOK is false).
+   */
+  propertyMap(): Map<string, string> {
+    const system = systemPropertiesOf.get(this);
+    if (system !== undefined) return new Map(system);
+    const map = new Map(Object.entries(this.properties));
+    if (this.tags !== undefined) map.set(MessageProperty.TAGS, this.tags);
+    if (this.keys.length > 0) map.set(MessageProperty.KEYS, this.keys.join(KEY_SEPARATOR));
+    if (this.delayTimeLevel > 0) map.set(MessageProperty.DELAY_TIME_LEVEL, String(this.delayTimeLevel));
+    map.set(MessageProperty.WAIT_STORE_MSG_OK, String(this.waitStoreMsgOK));
+    return map;
+  }
+}
+
+function bodyBuffer(body: unknown, topic: string): Buffer {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  throw new InvalidMessageError('body', `must be a Buffer, Uint8Array or string, got ${body === null ? 'null' : typeof body}`, { topic });
+}
+
+function hasSeparator(text: string): boolean {
+  return text.includes(NAME_VALUE_SEPARATOR) || text.includes(PROPERTY_SEPARATOR);
+}
+
+function checkPropertyText(property: string, name: string, value: unknown, topic: string): void {
+  if (typeof value !== 'string') throw new InvalidMessageError(property, `must be a string, got ${typeof value}`, { topic });
+  if (name.length === 0 || value.length === 0) throw new InvalidMessageError(property, 'the name or value of a property can not be empty', { topic });
+  if (hasSeparator(name) || hasSeparator(value)) {
+    throw new InvalidMessageError(property, 'contains a property separator character (\\u0001 or \\u0002)', { topic });
+  }
+}
+
+function checkTags(tags: unknown, topic: string): string | undefined {
+  if (tags === undefined || tags === null || tags === '') return undefined;
+  checkPropertyText('tags', MessageProperty.TAGS, tags, topic);
+  return tags as string;
+}
+
+function checkKeys(keys: unknown, topic: string): readonly string[] {
+  if (keys === undefined || keys === null) return Object.freeze([]);
+  if (typeof keys === 'string') {
+    if (hasSeparator(keys)) throw new InvalidMessageError('keys', 'contains a property separator character', { topic });
+    return Object.freeze(keys.split(KEY_SEPARATOR).filter((key) => key.length > 0));
+  }
+  if (!Array.isArray(keys)) throw new InvalidMessageError('keys', 'must be a string or an array of strings', { topic });
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidMessageError('keys', 'every key must be a non-empty string', { topic });
+    if (key.includes(KEY_SEPARATOR) || hasSeparator(key)) {
+      throw new InvalidMessageError('keys', `key ${JSON.stringify(key)} contains a space or separator (several keys go in separate entries)`, { topic });
+    }
+  }
+  return Object.freeze([...(keys as string[])]);
+}
+
+function checkUserProperties(properties: unknown, topic: string): Readonly<Record<string, string>> {
+  if (properties === undefined || properties === null) return Object.freeze({});
+  if (typeof properties !== 'object' || Array.isArray(properties)) {
+    throw new InvalidMessageError('properties', 'must be an object of string values', { topic });
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(properties)) {
+    checkPropertyText(`properties.${name}`, name, value, topic);
+    if (RESERVED_PROPERTY_NAMES.has(name)) {
+      throw new InvalidMessageError(`properties.${name}`, `the property ${name} is used by the system, use another name`, { topic });
+    }
+    out[name] = value as string;
+  }
+  return Object.freeze(out);
+}
+
+function checkInteger(property: string, value: unknown, min: number, max: number, topic: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidMessageError(property, `must be an integer in [${min}, ${max}], got ${String(value)}`, { topic });
+  }
+  return value;
+}
+
+/**
+ * The topic rules of Java's Validators.checkTopic plus TopicValidator.isNotAllowedSendTopic; throws
+ * InvalidMessageError.
+ */
+export function validateTopicForSend(topic: string): void {
+  const problem = topicProblem(topic);
+  if (problem !== null) throw new InvalidMessageError('topic', problem, { topic });
+  if (topic === AUTO_CREATE_TOPIC_KEY_TOPIC) {
+    throw new InvalidMessageError('topic', `the topic[${topic}] is conflict with AUTO_CREATE_TOPIC_KEY_TOPIC`, { topic });
+  }
+  if (NOT_ALLOWED_SEND_TOPICS.has(topic)) throw new InvalidMessageError('topic', `sending message to topic[${topic}] is forbidden`, { topic });
+}
+
+/**
+ * Java's Validators.checkMessage: valid topic, non-empty body, body ≤ maxMessageSize; plus the properties string
+ * within RocketMQ's 32767-byte limit (the broker would answer MESSAGE_ILLEGAL). Throws InvalidMessageError.
+ */
+export function validateMessage(message: Message, maxMessageSize: number = MESSAGE_SIZE_MAX_BYTES_DEFAULT): void {
+  if (!(message instanceof Message)) throw new InvalidMessageError('message', 'must be a Message');
+  const topic = message.topic;
+  validateTopicForSend(topic);
+  if (message.body.length === 0) throw new InvalidMessageError('body', 'the message body length is zero', { topic });
+  if (message.body.length > maxMessageSize) {
+    throw new InvalidMessageError('body', `the message body size ${message.body.length} is over the max value ${maxMessageSize}`, { topic });
+  }
+  const propertiesBytes = Buffer.byteLength(encodeProperties(message.propertyMap()), 'utf8');
+  if (propertiesBytes > PROPERTIES_MAX_BYTES) {
+    throw new InvalidMessageError('properties', `the encoded properties take ${propertiesBytes} bytes, more than ${PROPERTIES_MAX_BYTES}`, { topic });
+  }
+}
+
+// ---- received messages --------------------------------------------------------------------------------------------
+
+/**
+ * A stored message as a consumer receives it (RocketMQ's MessageExt / MessageClientExt), decoded from a PULL_MESSAGE
+ * body (or a CHECK_TRANSACTION_STATE body). `msgId` is the producer's UNIQ_KEY when present, else the offset id.
+ */
+export interface MessageExt {
+  readonly topic: string;
+  /** Inflated when the record is compressed (sysFlag COMPRESSED) and decoding was asked to inflate. */
+  readonly body: Buffer;
+  readonly flag: number;
+  /** UNIQ_KEY if the producer set one, else offsetMsgId (Java's MessageClientExt.getMsgId). */
+  readonly msgId: string;
+  /** Store host + CommitLog offset, 32 hex characters for IPv4 (MessageDecoder.createMessageId). */
+  readonly offsetMsgId: string;
+  readonly queueId: number;
+  readonly queueOffset: number;
+  readonly commitLogOffset: number;
+  /** As stored (COMPRESSED stays set after inflating, as in Java). */
+  readonly sysFlag: number;
+  readonly bornTimestamp: number;
+  readonly storeTimestamp: number;
+  /** "ip:port" of the producer's connection. */
+  readonly bornHost: string;
+  /** "ip:port" of the broker that stored the message. */
+  readonly storeHost: string;
+  readonly reconsumeTimes: number;
+  readonly preparedTransactionOffset: number;
+  readonly bodyCRC: number;
+  /** The record's size in bytes. */
+  readonly storeSize: number;
+  readonly properties: Readonly<Record<string, string>>;
+  readonly tags: string | undefined;
+  readonly keys: readonly string[];
+  /** DELAY, or 0. */
+  readonly delayTimeLevel: number;
+}
+
+export interface DecodeMessagesOptions {
+  /** Inflate compressed bodies (zlib). @defaultValue true */
+  inflate?: boolean;
+}
+
+/** Decodes the one record at `position` of `source` (a PULL body or a single record). Throws ProtocolError. */
+export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMessagesOptions = {}): MessageExt {
+  let record;
+  try {
+    record = decodeMessageRecord(source, position);
+  } catch (error) {
+    throw new ProtocolError(`message record at byte ${position}: ${(error as Error).message}`, { cause: error });
+  }
+  const properties: Record<string, string> = Object.fromEntries(record.propertyMap);
+  let body = Buffer.from(record.body.buffer, record.body.byteOffset, record.body.byteLength);
+  if ((record.sysFlag & MessageSysFlag.COMPRESSED) !== 0 && options.inflate !== false) {
+    try {
+      body = inflateSync(body);
+    } catch (error) {
+      throw new ProtocolError(`message record at byte ${position}: compressed body does not inflate: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const offsetMsgId = createOffsetMessageId(record.storeHost, record.physicalOffset);
+  const keys = properties[MessageProperty.KEYS];
+  const delay = Number(properties[MessageProperty.DELAY_TIME_LEVEL] ?? 0);
+  return Object.freeze({
+    topic: record.topic,
+    body,
+    flag: record.flag,
+    msgId: properties[MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX] ?? offsetMsgId,
+    offsetMsgId,
+    queueId: record.queueId,
+    queueOffset: record.queueOffset,
+    commitLogOffset: record.physicalOffset,
+    sysFlag: record.sysFlag,
+    bornTimestamp: record.bornTimestampMs,
+    storeTimestamp: record.storeTimestampMs,
+    bornHost: formatHostAddress(record.bornHost),
+    storeHost: formatHostAddress(record.storeHost),
+    reconsumeTimes: record.reconsumeTimes,
+    preparedTransactionOffset: record.preparedTransactionOffset,
+    bodyCRC: record.bodyCrc,
+    storeSize: record.totalSizeBytes,
+    properties: Object.freeze(properties),
+    tags: properties[MessageProperty.TAGS],
+    keys: Object.freeze(keys === undefined ? [] : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0)),
+    delayTimeLevel: Number.isInteger(delay) && delay > 0 ? delay : 0,
+  });
+}
+
+/**
+ * Splits a PULL_MESSAGE body (stored records back to back, each starting with its int32 total size) into messages,
+ * in order. Throws ProtocolError on bytes that are not whole records.
+ */
+export function decodeMessages(body: Buffer | null, options: DecodeMessagesOptions = {}): MessageExt[] {
+  const messages: MessageExt[] = [];
+  if (body === null) return messages;
+  let at = 0;
+  // Bounded: every pass advances by a positive size checked against the body.
+  while (at < body.length) {
+    if (at + 4 > body.length) throw new ProtocolError(`pull body: ${body.length - at} trailing bytes at byte ${at}`);
+    const size = body.readInt32BE(at);
+    if (size <= 0 || at + size > body.length) throw new ProtocolError(`pull body: record at byte ${at} claims ${size} of ${body.length - at} bytes`);
+    messages.push(decodeMessageExt(body.subarray(0, at + size), at, options));
+    at += size;
+  }
+  return messages;
+}
