@@ -13,7 +13,9 @@ import { withTimeout } from '@tern/testkit';
 export interface OnsMessage {
   topic: string;
   tags: string | null | undefined;
-  keys: string | undefined;
+  /** Read: the space-joined KEYS property; write: an array of keys. */
+  get keys(): string | undefined;
+  set keys(value: string[]);
   body: Buffer;
   flag: number;
   properties: Record<string, string>;
@@ -152,6 +154,8 @@ export function freePort(): Promise<number> {
   });
 }
 
+const watchedInner = new WeakSet<object>();
+
 /** Errors an ali-ons client emitted, with the client's label. */
 export interface RecordedError {
   label: string;
@@ -182,6 +186,7 @@ export class OnsFixture {
     });
     this.track(label, producer);
     await withTimeout(producer.ready(), 15_000, `ali-ons producer ${label} ready`);
+    this.watchInnerProducer();
     return producer;
   }
 
@@ -193,6 +198,18 @@ export class OnsFixture {
     });
     this.track(label, consumer);
     return consumer;
+  }
+
+  /**
+   * The process-wide CLIENT_INNER_PRODUCER (created by the first client that starts) has no error listener of ours,
+   * so sdk-base prints its errors (e.g. ECONNREFUSED while a broker is down): record them instead.
+   */
+  watchInnerProducer(): void {
+    const inner = ons.Producer.defaultProducer;
+    if (inner && !watchedInner.has(inner)) {
+      watchedInner.add(inner);
+      inner.on('error', (error: Error) => this.errors.push({ label: 'inner-producer', error, at: Date.now() }));
+    }
   }
 
   errorsOf(label: string): RecordedError[] {

@@ -4,7 +4,7 @@ import {
   NotifyConsumerIdsChangedRequestHeader, type RemotingCommand, RequestCode, ResponseCode, type TopicRouteData, decodeCustomHeader,
   responseCommand,
 } from '@tern/protocol';
-import { type RemotingChannel, RemotingClient, type RequestProcessor } from '@tern/remoting';
+import { type RemotingChannel, RemotingClient, RemotingConnectionError, type RequestProcessor } from '@tern/remoting';
 import {
   consumerListRequest, heartbeatRequest, readConsumerListResponse, readRouteResponse, routeRequest, unregisterClientRequest,
 } from './client-api.js';
@@ -433,7 +433,7 @@ export class ClientInstance {
   async invokeBroker(brokerAddr: string, request: RemotingCommand, timeoutMs: number, context: ErrorContext = {}): Promise<RemotingCommand> {
     const started = performance.now();
     try {
-      return await this.remoting.invoke(brokerAddr, request, timeoutMs);
+      return await this.invokeWithin(brokerAddr, request, timeoutMs);
     } catch (error) {
       throw wrapRemotingError(error, `request code ${request.code} to ${brokerAddr}`, {
         ...context, brokerAddr, elapsedMs: context.elapsedMs ?? performance.now() - started,
@@ -512,7 +512,7 @@ export class ClientInstance {
     }
     await Promise.all(targets.map(async ({ brokerName, address }) => {
       try {
-        const response = await this.remoting.invoke(address, heartbeatRequest(data), this.config.mqClientApiTimeoutMs);
+        const response = await this.invokeWithin(address, heartbeatRequest(data), this.config.mqClientApiTimeoutMs);
         if (response.code !== ResponseCode.SUCCESS) {
           this.logger.warn(`client ${this.clientId}: heartbeat to ${brokerName} (${address}) answered ${response.code}: ${response.remark ?? ''}`,
             { brokerName, address, code: response.code });
@@ -543,7 +543,7 @@ export class ClientInstance {
     for (const addresses of this.brokerAddrTable.values()) for (const address of addresses.values()) targets.push(address);
     await Promise.all([...new Set(targets)].map(async (address) => {
       try {
-        const response = await this.remoting.invoke(address, unregisterClientRequest(this.clientId, group), this.config.mqClientApiTimeoutMs);
+        const response = await this.invokeWithin(address, unregisterClientRequest(this.clientId, group), this.config.mqClientApiTimeoutMs);
         if (response.code !== ResponseCode.SUCCESS) {
           this.logger.warn(`client ${this.clientId}: UNREGISTER_CLIENT at ${address} answered ${response.code}: ${response.remark ?? ''}`, { address });
         }
@@ -673,7 +673,7 @@ export class ClientInstance {
       const remainingMs = Math.floor(timeoutMs - (performance.now() - started));
       if (remainingMs <= 0) break;
       try {
-        const response = await this.remoting.invoke(address, request, remainingMs);
+        const response = await this.invokeWithin(address, request, remainingMs);
         this.namesrvIndex = index;
         return { response, address };
       } catch (error) {
@@ -686,6 +686,27 @@ export class ClientInstance {
       ...context, namesrvAddr: list.join(';'), elapsedMs: performance.now() - started, code: ClientErrorCode.NO_NAME_SERVER_EXCEPTION,
       cause: lastError ?? undefined,
     });
+  }
+
+  /**
+   * A request whose `timeoutMs` covers the connect as well (RemotingClient bounds the connect by connectTimeoutMs
+   * on its own): a send never outlives its budget because a broker is slow to accept. A connect cut short keeps
+   * going in the background and its connection is used by later requests.
+   */
+  private async invokeWithin(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RemotingConnectionError(address, `not connected within ${Math.round(timeoutMs)} ms`)), timeoutMs);
+    });
+    let channel: RemotingChannel;
+    try {
+      channel = await Promise.race([this.remoting.channel(address), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const remainingMs = Math.floor(timeoutMs - (performance.now() - started));
+    return channel.request(request, Math.max(1, remainingMs));
   }
 
   private checkOpen(): void {

@@ -56,7 +56,7 @@ export interface MessageInit extends MessageOptions {
 const systemPropertiesOf = new WeakMap<Message, ReadonlyMap<string, string>>();
 
 /**
- * A message to send (RocketMQ's Message). Immutable. The constructor checks the shape of every field (types, tags
+ * A message to send (RocketMQ's Message). Its fields are read-only. The constructor checks the shape of every field (types, tags
  * and keys without separator characters, user properties not reserved, delay level and flag in range) and throws
  * InvalidMessageError; the rules that depend on the producer (topic, body size) are checked by `validateMessage`,
  * which every send runs before anything leaves the process.
@@ -74,8 +74,9 @@ export class Message {
   constructor(init: MessageInit);
   constructor(topic: string, body: MessageBody, options?: MessageOptions);
   constructor(topicOrInit: string | MessageInit, body?: MessageBody, options: MessageOptions = {}) {
-    const init: MessageInit = typeof topicOrInit === 'string' ? { ...options, topic: topicOrInit, body: body as MessageBody } : topicOrInit;
-    if (typeof init !== 'object' || init === null) throw new InvalidMessageError('message', 'must be an object');
+    const init: MessageInit = typeof topicOrInit === 'object' && topicOrInit !== null
+      ? topicOrInit
+      : { ...options, topic: topicOrInit, body: body as MessageBody };
     if (typeof init.topic !== 'string') throw new InvalidMessageError('topic', `must be a string, got ${typeof init.topic}`);
     const topic = init.topic;
     this.topic = topic;
@@ -89,7 +90,6 @@ export class Message {
       throw new InvalidMessageError('waitStoreMsgOK', 'must be a boolean', { topic });
     }
     this.waitStoreMsgOK = init.waitStoreMsgOK ?? true;
-    Object.freeze(this);
   }
 
   /**

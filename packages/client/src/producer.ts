@@ -85,7 +85,9 @@ type SendMode = 'sync' | 'oneway';
 
 function integerOption(property: string, value: number | undefined, fallback: number, min: number): number {
   const resolved = value ?? fallback;
-  if (!Number.isSafeInteger(resolved) || resolved < min) throw InvalidArgumentError.format(property, `must be an integer ≥ ${min}, got ${String(resolved)}`);
+  if (!Number.isSafeInteger(resolved) || resolved < min) {
+    throw InvalidArgumentError.format(property, `must be an integer ≥ ${min}, got ${String(resolved)}`);
+  }
   return resolved;
 }
 
@@ -360,7 +362,8 @@ export class Producer {
     if (last?.brokerName !== undefined) context.brokerName = last.brokerName;
     if (last?.brokerAddr !== undefined) context.brokerAddr = last.brokerAddr;
     if (timedOut) {
-      throw new MQClientError(`send timed out after ${Math.round(elapsedMs)} ms (sendMsgTimeoutMs ${timeoutMs})${last ? `; last failure: ${last.message}` : ''}`, {
+      const lastFailure = last ? `; last failure: ${last.message}` : '';
+      throw new MQClientError(`send timed out after ${Math.round(elapsedMs)} ms (sendMsgTimeoutMs ${timeoutMs})${lastFailure}`, {
         ...context, code: ClientErrorCode.REQUEST_TIMEOUT_EXCEPTION, cause: lastError ?? undefined, retriable: true,
       });
     }

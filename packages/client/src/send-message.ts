@@ -1,6 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import {
-  MessageProperty, MessageSysFlag, type MessageQueue, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
+  MessageProperty, MessageSysFlag, PROPERTIES_MAX_BYTES, type MessageQueue, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
   createUniqKeyGenerator, decodeCustomHeader, encodeProperties, encodeSendMessageRequestHeader, requestCommand, type UniqKeyGenerator,
 } from '@tern/protocol';
 import { type ErrorContext, InvalidMessageError, MQBrokerError, MQClientError } from './errors.js';
@@ -99,9 +99,19 @@ export function prepareMessage(message: Message, settings: PrepareSettings): Pre
     maxReconsumeTimes = takeIntProperty(properties, MessageProperty.MAX_RECONSUME_TIMES, message.topic);
   }
   return {
-    topic: message.topic, body, flag: message.flag, sysFlag, properties: encodeProperties(properties), batch: false,
+    topic: message.topic, body, flag: message.flag, sysFlag, properties: checkedProperties(properties, 'properties', message.topic), batch: false,
     uniqMsgId: properties.get(uniqKeyName)!, reconsumeTimes, maxReconsumeTimes, message,
   };
+}
+
+/** Encodes properties, refusing more than RocketMQ's 32767 bytes (UNIQ_KEY included). */
+function checkedProperties(properties: ReadonlyMap<string, string>, property: string, topic: string): string {
+  const text = encodeProperties(properties);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > PROPERTIES_MAX_BYTES) {
+    throw new InvalidMessageError(property, `the encoded properties take ${bytes} bytes, more than ${PROPERTIES_MAX_BYTES}`, { topic });
+  }
+  return text;
 }
 
 function takeIntProperty(properties: Map<string, string>, name: string, topic: string): number | null {
@@ -130,8 +140,12 @@ export function prepareBatch(messages: readonly Message[], settings: PrepareSett
   const entries = messages.map((message, i) => {
     if (!(message instanceof Message)) throw new InvalidMessageError(`messages[${i}]`, 'must be a Message', { topic });
     validateMessage(message, settings.maxMessageSize);
-    if (message.topic !== topic) throw new InvalidMessageError(`messages[${i}].topic`, `the topic of the messages in one batch should be the same (${topic})`, { topic });
-    if (message.delayTimeLevel > 0) throw new InvalidMessageError(`messages[${i}].delayTimeLevel`, 'delay levels are not supported for batching', { topic });
+    if (message.topic !== topic) {
+      throw new InvalidMessageError(`messages[${i}].topic`, `the topic of the messages in one batch should be the same (${topic})`, { topic });
+    }
+    if (message.delayTimeLevel > 0) {
+      throw new InvalidMessageError(`messages[${i}].delayTimeLevel`, 'delay levels are not supported for batching', { topic });
+    }
     if (message.waitStoreMsgOK !== first.waitStoreMsgOK) {
       throw new InvalidMessageError(`messages[${i}].waitStoreMsgOK`, 'the waitStoreMsgOK of the messages in one batch should be the same', { topic });
     }
@@ -139,7 +153,7 @@ export function prepareBatch(messages: readonly Message[], settings: PrepareSett
     const name = MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX;
     if (!properties.has(name)) properties.set(name, nextUniqKey());
     uniqKeys.push(properties.get(name)!);
-    return { flag: message.flag, body: message.body, properties: encodeProperties(properties) };
+    return { flag: message.flag, body: message.body, properties: checkedProperties(properties, `messages[${i}].properties`, topic) };
   });
   const body = encodeBatchMessages(entries);
   if (body.length > settings.maxMessageSize) {

@@ -1,0 +1,39 @@
+// Public API: what applications use.
+export { Producer, checkProducerGroup, DEFAULT_PRODUCER_GROUP, PRODUCER_GROUP_MAX_LENGTH } from './producer.js';
+export type { ProducerOptions, ResolvedProducerOptions, SendOptions, SendCallback } from './producer.js';
+export type { SendResult, SendStatus } from './send-message.js';
+export {
+  Message, validateMessage, validateTopicForSend, decodeMessages, decodeMessageExt, MESSAGE_SIZE_MAX_BYTES_DEFAULT,
+  AUTO_CREATE_TOPIC_KEY_TOPIC, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX, RESERVED_PROPERTY_NAMES,
+} from './message.js';
+export type { MessageBody, MessageOptions, MessageInit, MessageExt, DecodeMessagesOptions } from './message.js';
+export { selectMessageQueueByHash, selectMessageQueueByRandom, selectByShardingKey, javaHashCodeOf } from './queue-selector.js';
+export type { MessageQueueSelector } from './queue-selector.js';
+export {
+  MQClientError, MQBrokerError, InvalidMessageError, InvalidArgumentError, RemotingTimeoutError, RemotingConnectionError,
+  RemotingBusyError, ClientErrorCode, NO_ERROR_CODE, isRetriableCode, describeContext, wrapRemotingError,
+} from './errors.js';
+export type { ErrorContext, MQClientErrorOptions } from './errors.js';
+export {
+  resolveNamesrvAddr, parseNamesrvAddr, clientConfig, buildClientId, localIpv4, POLL_NAME_SERVER_INTERVAL_MS_DEFAULT,
+  HEARTBEAT_BROKER_INTERVAL_MS_DEFAULT, PERSIST_CONSUMER_OFFSET_INTERVAL_MS_DEFAULT, REBALANCE_INTERVAL_MS_DEFAULT,
+  MQ_CLIENT_API_TIMEOUT_MS_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT,
+} from './client-config.js';
+export type { ClientOptions, ClientConfig } from './client-config.js';
+
+// Client internals other client components (consumers, admin) build on.
+export { ClientInstance, ConsumerRunningInfoProperty, CLIENT_VERSION_DESC } from './client-instance.js';
+export type {
+  ProducerMember, ConsumerMember, RebalanceReason, TransactionCheckRequest, ConsumerRunningInfoInput, DefaultTopicRoute,
+} from './client-instance.js';
+export { TopicPublishInfo, subscribeQueues, normalizeRoute, routesEqual, messageQueueKey, isReadable, isWriteable, Perm, MASTER_BROKER_ID } from './route.js';
+export type { MessageQueue } from './route.js';
+export { MQFaultStrategy, LatencyFaultTolerance, LATENCY_MAX_MS_DEFAULT, NOT_AVAILABLE_DURATION_MS_DEFAULT, ISOLATION_LATENCY_MS } from './fault-strategy.js';
+export type { FaultStrategyOptions } from './fault-strategy.js';
+export { encodeBatchMessages, BATCH_ENTRY_FIXED_BYTES } from './message-batch.js';
+export type { BatchEntry } from './message-batch.js';
+export { prepareMessage, prepareBatch, buildSendRequest, readSendResponse, nextUniqKey } from './send-message.js';
+export type { PreparedSend, PrepareSettings, SendRequestSettings } from './send-message.js';
+export {
+  routeRequest, readRouteResponse, heartbeatRequest, unregisterClientRequest, consumerListRequest, readConsumerListResponse,
+} from './client-api.js';
