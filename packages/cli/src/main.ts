@@ -4,6 +4,7 @@ import { TernError } from '@tern/common';
 import { NameServer } from '@tern/namesrv';
 import { createLogger } from './logger.js';
 import { type BrokerCliOptions, resolveBrokerConfig } from './broker-options.js';
+import { registerAdminCommands } from './admin/admin-commands.js';
 
 const STOP_DEADLINE_MS = 10_000;
 
@@ -49,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
     .action((options: BrokerCliOptions) => {
       run = () => startBroker(options);
     });
+
+  registerAdminCommands(program, (adminRun) => {
+    run = adminRun;
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -37,3 +37,14 @@ export type { PreparedSend, PrepareSettings, SendRequestSettings } from './send-
 export {
   routeRequest, readRouteResponse, heartbeatRequest, unregisterClientRequest, consumerListRequest, readConsumerListResponse,
 } from './client-api.js';
+export {
+  RemoteBrokerOffsetStore, LocalFileOffsetStore, mqKey, defaultOffsetStoreDir, writeFileAtomically, OFFSET_NOT_FOUND, OFFSET_READ_FAILED,
+} from './consumer/offset-store.js';
+export type {
+  OffsetStore, ReadOffsetType, OffsetStoreClient, RemoteBrokerOffsetStoreOptions, LocalFileOffsetStoreOptions,
+} from './consumer/offset-store.js';
+export {
+  allocateAveragely, allocateAveragelyByCircle, allocateConsistentHash, allocateConsistentHashWith, md5RingHash, messageQueueToString,
+  compareMessageQueues, sortAllocationInput, ALLOCATE_STRATEGY_NAMES,
+} from './consumer/allocate.js';
+export type { AllocateMessageQueueStrategy, RingHashFunction } from './consumer/allocate.js';
