@@ -62,11 +62,17 @@ export function sendMessageProcessor(context: BrokerContext) {
       result = await context.store.putMessage(scheduled);
     } else if (request.code === RequestCode.SEND_BATCH_MESSAGE || header.batch) {
       if (topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, 'batch message is not supported for retry topics');
-      const messages = decodeBatchBody(body).map((m): PutMessageInput => ({
-        ...base, flag: m.flag, body: m.body, properties: joinProperties(m.properties, properties),
-      }));
-      if (messages.some((m) => m.body.length > context.config.maxMessageSize)) {
-        return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, `a message body in the batch exceeds maxMessageSize ${context.config.maxMessageSize}`);
+      const entries = decodeBatchBody(body);
+      const messages: PutMessageInput[] = new Array(entries.length);
+      for (let i = 0; i < entries.length; i++) {
+        const m = entries[i]!;
+        if (m.body.length > context.config.maxMessageSize) {
+          return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, `a message body in the batch exceeds maxMessageSize ${context.config.maxMessageSize}`);
+        }
+        messages[i] = {
+          topic, queueId, flag: m.flag, body: m.body, properties: joinProperties(m.properties, properties), sysFlag: header.sysFlag,
+          bornTimestampMs: header.bornTimestamp, bornHost, reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
+        };
       }
       result = await context.store.putMessages(messages);
     } else {
