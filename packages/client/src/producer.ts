@@ -7,6 +7,7 @@ import { MQFaultStrategy } from './fault-strategy.js';
 import { AUTO_CREATE_TOPIC_KEY_TOPIC, MESSAGE_SIZE_MAX_BYTES_DEFAULT, type Message } from './message.js';
 import { type MessageQueueSelector, selectByShardingKey } from './queue-selector.js';
 import { TopicPublishInfo } from './route.js';
+import { AutoBatcher } from './auto-batch.js';
 import {
   type PrepareSettings, type PreparedSend, type SendRequestSettings, type SendResult, buildSendRequest, prepareBatch, prepareMessage,
   readSendResponse,
@@ -55,6 +56,17 @@ export interface ProducerOptions extends ClientOptions {
   sendLatencyFaultEnable?: boolean;
   /** Retry on another broker when a send was stored with a status other than SEND_OK. @defaultValue false */
   retryAnotherBrokerWhenNotStoreOK?: boolean;
+  /**
+   * Coalesce concurrent `send`s of one topic into SEND_BATCH_MESSAGE requests (RocketMQ 5's autoBatch). Each caller
+   * still gets its own SendResult. Sends with a selector or a delay level are never batched. @defaultValue false
+   */
+  autoBatch?: boolean;
+  /** With autoBatch: messages per batch at most. @defaultValue 128 */
+  batchMaxMessages?: number;
+  /** With autoBatch: body bytes per batch at most. @defaultValue 256 KiB */
+  batchMaxBytes?: number;
+  /** With autoBatch: how long a batch waits for more sends; 0 = the current event-loop turn only. @defaultValue 0 */
+  batchMaxDelayMs?: number;
 }
 
 export interface ResolvedProducerOptions extends PrepareSettings, SendRequestSettings {
@@ -135,6 +147,7 @@ export class Producer {
   private instance: ClientInstance | null = null;
   private state: 'created' | 'starting' | 'running' | 'stopped' = 'created';
   private readonly member: ProducerMember;
+  private readonly batcher: AutoBatcher | null = null;
 
   /** Throws InvalidArgumentError for a bad option or when no name server is given (option or NAMESRV_ADDR). */
   constructor(options: ProducerOptions) {
@@ -144,6 +157,13 @@ export class Producer {
     this.clientConfig = clientConfig(options, resolveNamesrvAddr(options.namesrvAddr));
     this.logger = this.clientConfig.logger;
     this.faultStrategy = new MQFaultStrategy({ enabled: this.options.sendLatencyFaultEnable });
+    if (options.autoBatch) {
+      this.batcher = new AutoBatcher({
+        batchMaxMessages: integerOption('batchMaxMessages', options.batchMaxMessages, 128, 1),
+        batchMaxBytes: integerOption('batchMaxBytes', options.batchMaxBytes, 256 * KiB, 1),
+        batchMaxDelayMs: integerOption('batchMaxDelayMs', options.batchMaxDelayMs, 0, 0),
+      }, (messages) => (messages.length === 1 ? this.send(messages[0]!, { timeoutMs: this.options.sendMsgTimeoutMs }) : this.sendBatch(messages)));
+    }
     this.member = {
       topicsInUse: () => this.topics,
       onTopicRouteChanged: (topic, route) => {
@@ -184,6 +204,7 @@ export class Producer {
    */
   async shutdown(): Promise<void> {
     if (this.state === 'stopped') return;
+    this.batcher?.flushAll();
     const instance = this.instance;
     this.state = 'stopped';
     this.instance = null;
@@ -196,6 +217,10 @@ export class Producer {
   /** Sends and waits for the broker's answer. Rejects with InvalidMessageError, MQBrokerError or MQClientError. */
   async send<A = unknown>(message: Message, options: SendOptions<A> = {}): Promise<SendResult> {
     const instance = this.requireRunning();
+    if (this.batcher && options.selector === undefined && options.timeoutMs === undefined && message.delayTimeLevel === 0) {
+      prepareMessage(message, this.options); // validates now, so a bad message fails alone, not its whole batch
+      return this.batcher.send(message);
+    }
     const prepared = prepareMessage(message, this.options);
     const result = await this.dispatch(instance, prepared, 'sync', options);
     return result!;
