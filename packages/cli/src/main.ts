@@ -5,6 +5,7 @@ import { NameServer } from '@tern/namesrv';
 import { createLogger } from './logger.js';
 import { type BrokerCliOptions, resolveBrokerConfig } from './broker-options.js';
 import { registerAdminCommands } from './admin/admin-commands.js';
+import { registerBenchCommands } from './bench/command.js';
 
 const STOP_DEADLINE_MS = 10_000;
 
@@ -53,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
 
   registerAdminCommands(program, (adminRun) => {
     run = adminRun;
+  });
+
+  registerBenchCommands(program, (benchRun) => {
+    run = benchRun;
   });
 
   try {

@@ -48,3 +48,24 @@ export {
   compareMessageQueues, sortAllocationInput, ALLOCATE_STRATEGY_NAMES,
 } from './consumer/allocate.js';
 export type { AllocateMessageQueueStrategy, RingHashFunction } from './consumer/allocate.js';
+// Pull consumer (only names unlikely to clash with the push consumer's exports).
+export { PullConsumer } from './consumer/pull-consumer.js';
+export type { PullConsumerOptions, ResolvedPullConsumerOptions, CommitOffsets } from './consumer/pull-consumer.js';
+export {
+  PushConsumer, checkConsumerGroup, parseConsumeTimestamp, resolvePushConsumerOptions, CLIENT_INNER_PRODUCER_GROUP, DEFAULT_CONSUMER_GROUP,
+  BROKER_SUSPEND_MAX_TIME_MS, CONSUMER_TIMEOUT_WHEN_SUSPEND_MS, PULL_DELAY_WHEN_EXCEPTION_MS, PULL_DELAY_WHEN_FLOW_CONTROL_MS,
+} from './consumer/push-consumer.js';
+export type { PushConsumerOptions, ResolvedPushConsumerOptions } from './consumer/push-consumer.js';
+export { ConsumeConcurrentlyStatus, ConsumeOrderlyStatus } from './consumer/push-consumer-types.js';
+export type {
+  ConsumeConcurrentlyContext, MessageListenerConcurrently, ConsumeOrderlyContext, MessageListenerOrderly, MessageListener,
+  ConsumeMessageService, ConsumeServiceHost,
+} from './consumer/push-consumer-types.js';
+export { ProcessQueue, ConsumeExecutor, Mutex } from './consumer/push-consumer-process-queue.js';
+export type { ProcessQueueInfo } from './consumer/push-consumer-process-queue.js';
+export { PullAPIWrapper, PullSysFlag, buildPullSysFlag, buildSubscriptionData, SUB_ALL } from './consumer/push-consumer-pull-api.js';
+export type { PullResult, PullStatus, PullKernelRequest, PullClient } from './consumer/push-consumer-pull-api.js';
+export { RebalanceImpl, LOCK_REQUEST_TIMEOUT_MS } from './consumer/rebalance-impl.js';
+export type { MessageModel, ConsumeType, PullRequest, RebalanceClient, QueueEntry } from './consumer/rebalance-impl.js';
+export { RebalancePushImpl } from './consumer/rebalance-push.js';
+export type { ConsumeFromWhere, RebalancePushHost } from './consumer/rebalance-push.js';
