@@ -142,6 +142,9 @@ describe('tern bench', () => {
     const noServer = await tern('bench', 'producer', '-n', '127.0.0.1:1', '-m', '10');
     assert.equal(noServer.code, 1);
     assert.match(noServer.stderr, /^tern: .*name server/m);
+    const noServerConsumer = await tern('bench', 'consumer', '-n', '127.0.0.1:1', '-d', '30');
+    assert.equal(noServerConsumer.code, 1);
+    assert.match(noServerConsumer.stderr, /^tern: .*name server/m);
   });
 });
 
@@ -176,6 +179,9 @@ describe('bench options and figures', () => {
     assert.ok(Math.abs(summary.p50 - 500) <= 1, String(summary.p50));
     assert.ok(Math.abs(summary.p99 - 990) <= 1, String(summary.p99));
     assert.ok(Math.abs(summary.max - 1000) <= 1, String(summary.max));
+    const skewed = new LatencyRecorder();
+    skewed.recordMicros(1_234_567);
+    for (const key of ['p50', 'p90', 'p99', 'p999'] as const) assert.ok(skewed.summary()[key] <= skewed.summary().max, key);
     latency.recordMillis(-5);
     assert.equal(latency.count, 1001);
 

@@ -318,14 +318,21 @@ export class ClientInstance {
     const route = normalizeRoute(fetched);
     const old = this.topicRouteTable.get(topic);
     if (old !== undefined && routesEqual(old, route)) return old;
+    let newBrokerAddress = false;
     for (const brokerData of route.brokerDatas) {
       const addresses = new Map<number, string>();
+      const known = this.brokerAddrTable.get(brokerData.brokerName);
       for (const [id, address] of Object.entries(brokerData.brokerAddrs)) {
         const brokerId = Number(id);
-        if (Number.isSafeInteger(brokerId)) addresses.set(brokerId, address);
+        if (!Number.isSafeInteger(brokerId)) continue;
+        addresses.set(brokerId, address);
+        if (known?.get(brokerId) !== address) newBrokerAddress = true;
       }
       this.brokerAddrTable.set(brokerData.brokerName, addresses);
     }
+    // A broker (or a restarted one at a new address) must learn this client's groups now, not at the next 30 s
+    // heartbeat: until then it answers GET_CONSUMER_LIST_BY_GROUP with "no consumer" and rebalance assigns nothing.
+    if (newBrokerAddress && this.consumers.size > 0 && this.state === 'running') void this.sendHeartbeatToAllBrokers();
     this.topicRouteTable.set(topic, route);
     this.logger.info(`client ${this.clientId}: route of ${topic} ${old === undefined ? 'learned' : 'changed'}`,
       { topic, brokers: route.brokerDatas.map((b) => b.brokerName).join(',') });

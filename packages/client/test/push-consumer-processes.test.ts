@@ -164,13 +164,28 @@ describe('push consumers in several processes', () => {
     const a = child(unique('A'), config);
     await a.ready();
     let sending = true;
+    // Sends of one key are sequential (round after round), so each key's messages are stored in order in its queue.
+    // A send that fails is tried again (at worst the message is stored twice, in order).
+    const sendOrdered = async (key: string, s: number): Promise<void> => {
+      let lastError: unknown = null;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        try {
+          await p.send(new Message(topic, `${key}:${s}`, { keys: key, properties: { seq: String(s) } }), { selector: key });
+          return;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      throw new Error(`send ${key}:${s} failed 3 times: ${(lastError as Error).message}`);
+    };
     const sender = (async () => {
       for (let s = 0; s < rounds; s++) {
-        await Promise.all(keys.map((key) => p.send(new Message(topic, `${key}:${s}`, { keys: key, properties: { seq: String(s) } }), { selector: key })));
+        await Promise.all(keys.map((key) => sendOrdered(key, s)));
         await sleep(200);
       }
       sending = false;
     })();
+    sender.catch(() => undefined); // awaited below; keeps an early failure from being reported as unhandled
     await sleep(2_500);
     const b = child(unique('B'), config);
     await b.ready();

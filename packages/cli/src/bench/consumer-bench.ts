@@ -1,4 +1,4 @@
-import { PullConsumer } from '@tern/client';
+import { ClientErrorCode, MQClientError, PullConsumer } from '@tern/client';
 import { type BenchIo, type StopReason, describeBound, writeLine } from './common.js';
 import type { ConsumerBenchSettings } from './options.js';
 import { ProgressLine } from './progress.js';
@@ -69,6 +69,12 @@ export async function runConsumerBench(settings: ConsumerBenchSettings, io: Benc
 
   await consumer.start();
   try {
+    // An unreachable name server fails the run at once; a topic that does not exist yet is waited for (the producer
+    // bench may be about to create it).
+    await consumer.fetchMessageQueues(settings.topic).catch((error: unknown) => {
+      if (error instanceof MQClientError && error.code === ClientErrorCode.NOT_FOUND_TOPIC_EXCEPTION) return [];
+      throw error;
+    });
     io.stderr.write(`tern bench consumer: topic ${settings.topic} (${settings.expression}) via ${settings.namesrvAddr.join(';')}, `
       + `group ${settings.consumerGroup}, from ${settings.from}, ${describeBound(settings.durationSeconds, settings.messages)}\n`);
     io.signal.addEventListener('abort', onAbort, { once: true });

@@ -35,9 +35,13 @@ export class LatencyRecorder {
     return this.histogram.totalCount;
   }
 
-  /** The value at `percentile` (0-100) in ms; 0 when nothing was recorded. */
+  /**
+   * The value at `percentile` (0-100) in ms; 0 when nothing was recorded. HDR percentiles are the highest value
+   * equivalent to the bucket's (3 significant digits), which can pass the exact maximum: clamped to it.
+   */
   percentileMs(percentile: number): number {
-    return this.count === 0 ? 0 : this.histogram.getValueAtPercentile(percentile) / 1000;
+    if (this.count === 0) return 0;
+    return Math.min(this.histogram.getValueAtPercentile(percentile), this.histogram.maxValue) / 1000;
   }
 
   summary(): LatencySummary {
@@ -46,10 +50,10 @@ export class LatencyRecorder {
     return {
       count: this.count,
       mean: ms(this.histogram.mean),
-      p50: ms(this.histogram.getValueAtPercentile(50)),
-      p90: ms(this.histogram.getValueAtPercentile(90)),
-      p99: ms(this.histogram.getValueAtPercentile(99)),
-      p999: ms(this.histogram.getValueAtPercentile(99.9)),
+      p50: round3(this.percentileMs(50)),
+      p90: round3(this.percentileMs(90)),
+      p99: round3(this.percentileMs(99)),
+      p999: round3(this.percentileMs(99.9)),
       max: ms(this.histogram.maxValue),
     };
   }

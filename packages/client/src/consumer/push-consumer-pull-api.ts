@@ -159,7 +159,12 @@ export class PullAPIWrapper {
    * on every message.
    */
   processPullResult(mq: MessageQueue, result: PullResult, body: Buffer | null, subscription: SubscriptionData): PullResult {
-    this.pullFromWhichNode.set(messageQueueKey(mq), result.suggestWhichBrokerId);
+    const key = messageQueueKey(mq);
+    const previous = this.pullFromWhichNode.get(key) ?? MASTER_BROKER_ID;
+    if (previous !== result.suggestWhichBrokerId) {
+      this.logger.debug(`consumer ${this.consumerGroup}: ${key} is pulled from broker id ${result.suggestWhichBrokerId} next (was ${previous})`);
+    }
+    this.pullFromWhichNode.set(key, result.suggestWhichBrokerId);
     if (result.pullStatus !== 'FOUND') return result;
     const decoded = decodeMessages(body);
     let kept = decoded;

@@ -613,6 +613,14 @@ export class PushConsumer {
     this.timers.add(timer);
   }
 
+  /** The instance while running or shutting down (listener calls finishing during shutdown may still send back). */
+  private requireInstance(): ClientInstance {
+    if ((this.state !== 'running' && this.state !== 'stopping') || this.instance === null) {
+      throw new MQClientError(`the consumer ${this.consumerGroup} is not running (${this.state})`);
+    }
+    return this.instance;
+  }
+
   private requireRunning(): ClientInstance {
     if (this.state !== 'running' || this.instance === null) {
       throw new MQClientError(`the consumer ${this.consumerGroup} is not running (${this.state}): call start() first`);
@@ -644,7 +652,7 @@ export class PushConsumer {
       }
       return this.executePullRequestLater(request, PULL_DELAY_WHEN_FLOW_CONTROL_MS);
     }
-    if (pq.msgSize / MiB > options.pullThresholdSizeForQueue) {
+    if (Math.floor(pq.msgSize / MiB) > options.pullThresholdSizeForQueue) {
       if (this.flowControlTimes++ % FLOW_CONTROL_LOG_EVERY === 0) {
         this.logger.warn(`consumer ${this.consumerGroup}: ${messageQueueKey(mq)} caches ${Math.round(pq.msgSize / MiB)} MiB; flow control`);
       }
@@ -805,7 +813,7 @@ export class PushConsumer {
    * 3 + reconsumeTimes). Rejects when both fail.
    */
   private async sendMessageBack(message: MessageExt, delayLevel: number, brokerName: string | null): Promise<void> {
-    const instance = this.requireRunning();
+    const instance = this.requireInstance();
     try {
       const address = brokerName !== null ? instance.findBrokerAddressInPublish(brokerName) : message.storeHost;
       if (address === undefined) throw new MQClientError(`no master known for broker ${brokerName ?? '?'}`);
@@ -837,7 +845,7 @@ export class PushConsumer {
 
   /** A send to %RETRY%<group> as Java's internal producer makes it (SEND_MESSAGE_V2, 3 attempts). */
   private async sendToRetryTopic(message: Message): Promise<void> {
-    const instance = this.requireRunning();
+    const instance = this.requireInstance();
     const topic = message.topic;
     const route = instance.getTopicRoute(topic) ?? await instance.updateTopicRoute(topic);
     if (route === null) throw new MQClientError(`no route of ${topic}`, { topic, code: ClientErrorCode.NOT_FOUND_TOPIC_EXCEPTION });
