@@ -262,10 +262,7 @@ describe('push consumer against a real name server and broker', () => {
     assert.equal(found.properties.n, '1');
   });
 
-  it('concurrent: ORIGIN_MESSAGE_ID of a sent-back message is the original offset msg id (Java broker, remoting.md §7.7)', {
-    todo: 'Tern broker bug: CONSUMER_SEND_MSG_BACK stores the header originMsgId (the UNIQ_KEY) as ORIGIN_MESSAGE_ID; '
-      + 'Java 4.9 and remoting.md §7.7 use the original record\'s offset msg id and ignore the header',
-  }, async () => {
+  it('concurrent: ORIGIN_MESSAGE_ID of a sent-back message is the original offset msg id (Java broker, remoting.md §7.7)', async () => {
     const topic = unique('PCorig');
     const group = unique('CGorig');
     await createTopic(topic, 1);

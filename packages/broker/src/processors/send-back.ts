@@ -31,7 +31,8 @@ export function sendBackProcessor(context: BrokerContext) {
     const properties = decodeProperties(original.properties);
     if (!properties.has(MessageProperty.RETRY_TOPIC)) properties.set(MessageProperty.RETRY_TOPIC, original.topic);
     if (!properties.has(MessageProperty.ORIGIN_MESSAGE_ID)) {
-      properties.set(MessageProperty.ORIGIN_MESSAGE_ID, header.originMsgId ?? createOffsetMessageId(original.storeHost, original.physicalOffset));
+      // RocketMQ ignores the header's originMsgId: the original record's offset message id is what retries carry.
+      properties.set(MessageProperty.ORIGIN_MESSAGE_ID, createOffsetMessageId(original.storeHost, original.physicalOffset));
     }
     properties.delete(MessageProperty.DELAY_TIME_LEVEL);
     const maxReconsumeTimes = request.version >= VERSION_V3_4_9 && header.maxReconsumeTimes !== undefined

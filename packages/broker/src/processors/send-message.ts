@@ -1,5 +1,5 @@
 import {
-  MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, transactionType, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
+  MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, decodeProperties, encodeProperties, transactionType, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
   type SendMessageRequestHeader, decodeSendMessageRequestHeader, encodeCustomHeader, responseCommand, topicProblem,
 } from '@tern/protocol';
 import type { PutMessageInput, PutResult } from '@tern/store';
@@ -46,7 +46,13 @@ export function sendMessageProcessor(context: BrokerContext) {
     if (body.length > context.config.maxMessageSize) {
       return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds maxMessageSize ${context.config.maxMessageSize}`);
     }
-    const properties = storedProperties(header.properties ?? '', context.config.brokerClusterName);
+    let properties = storedProperties(header.properties ?? '', context.config.brokerClusterName);
+    if (topic.startsWith(DLQ_GROUP_TOPIC_PREFIX) && delayLevelOf(properties) > 0) {
+      // Diverted to the DLQ: Java resets the delay level, so a later re-send of a dead letter is not delayed.
+      const map = decodeProperties(properties);
+      map.delete(MessageProperty.DELAY_TIME_LEVEL);
+      properties = encodeProperties(map);
+    }
     const bornHost = parseRemoteHost(channel.remoteAddress);
     const base = {
       topic, queueId, sysFlag: header.sysFlag, bornTimestampMs: header.bornTimestamp, bornHost,
