@@ -4,7 +4,7 @@ import { ClientInstance, type ProducerMember } from './client-instance.js';
 import { type ClientConfig, type ClientOptions, buildClientId, clientConfig, resolveNamesrvAddr } from './client-config.js';
 import { ClientErrorCode, type ErrorContext, MQBrokerError, MQClientError } from './errors.js';
 import { MQFaultStrategy } from './fault-strategy.js';
-import { AUTO_CREATE_TOPIC_KEY_TOPIC, MESSAGE_SIZE_MAX_BYTES_DEFAULT, type Message } from './message.js';
+import { AUTO_CREATE_TOPIC_KEY_TOPIC, MESSAGE_SIZE_MAX_BYTES_DEFAULT, type Message, validateMessage } from './message.js';
 import { type MessageQueueSelector, selectByShardingKey } from './queue-selector.js';
 import { TopicPublishInfo } from './route.js';
 import { AutoBatcher } from './auto-batch.js';
@@ -218,7 +218,7 @@ export class Producer {
   async send<A = unknown>(message: Message, options: SendOptions<A> = {}): Promise<SendResult> {
     const instance = this.requireRunning();
     if (this.batcher && options.selector === undefined && options.timeoutMs === undefined && message.delayTimeLevel === 0) {
-      prepareMessage(message, this.options); // validates now, so a bad message fails alone, not its whole batch
+      validateMessage(message, this.options.maxMessageSize); // now, so a bad message fails alone, not its batch
       return this.batcher.send(message);
     }
     const prepared = prepareMessage(message, this.options);
