@@ -42,8 +42,9 @@ export function ternPeer({ name, flushDiskType, durability }) {
       server: `tern start, flushDiskType=${flushDiskType}, 1 GiB CommitLog segments, topic with ${TOPIC_QUEUES} queues`,
       producer: 'Producer with autoBatch: the sends of one event-loop turn (at most 128 messages / 256 KiB) go as one ' +
         'SEND_BATCH_MESSAGE request; each send() resolves with its own SendResult when the broker acknowledges the batch',
-      consumer: 'PushConsumer, clustering, CONSUME_FROM_FIRST_OFFSET, long-polling pulls of 32; onMessage per message, ' +
-        'then CONSUME_SUCCESS (offsets committed every 5 s and on close: the broker-side ack of RocketMQ)',
+      consumer: 'PushConsumer, clustering, CONSUME_FROM_FIRST_OFFSET, long-polling pulls of up to 256 messages per queue ' +
+        '(pullBatchSize 256; Java\'s default is 32), one listener call per message, then CONSUME_SUCCESS (offsets ' +
+        'committed every 5 s and on close: the broker-side ack of RocketMQ)',
     },
     version: () => 'tern 0.1.0',
     async startServer({ dataDir }) {
@@ -96,7 +97,7 @@ export function ternPeer({ name, flushDiskType, durability }) {
         async createConsumer(topic, onMessage) {
           const consumer = new client.PushConsumer({
             consumerGroup: `pb_c_${topic.replace(/[^A-Za-z0-9_-]/g, '_')}`, namesrvAddr: conn.namesrvAddr,
-            instanceName: `pb-${randomUUID().slice(0, 8)}`, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+            instanceName: `pb-${randomUUID().slice(0, 8)}`, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', pullBatchSize: 256,
           });
           consumer.subscribe(topic, '*');
           consumer.registerMessageListener(async (messages) => {

@@ -51,8 +51,9 @@ export type { AllocateMessageQueueStrategy, RingHashFunction } from './consumer/
 // Pull consumer (only names unlikely to clash with the push consumer's exports).
 export { PullConsumer } from './consumer/pull-consumer.js';
 export type { PullConsumerOptions, ResolvedPullConsumerOptions, CommitOffsets } from './consumer/pull-consumer.js';
+export { checkConsumerGroup, DEFAULT_CONSUMER_GROUP } from './consumer/consumer-options.js';
 export {
-  PushConsumer, checkConsumerGroup, parseConsumeTimestamp, resolvePushConsumerOptions, CLIENT_INNER_PRODUCER_GROUP, DEFAULT_CONSUMER_GROUP,
+  PushConsumer, parseConsumeTimestamp, resolvePushConsumerOptions, CLIENT_INNER_PRODUCER_GROUP,
   BROKER_SUSPEND_MAX_TIME_MS, CONSUMER_TIMEOUT_WHEN_SUSPEND_MS, PULL_DELAY_WHEN_EXCEPTION_MS, PULL_DELAY_WHEN_FLOW_CONTROL_MS,
 } from './consumer/push-consumer.js';
 export type { PushConsumerOptions, ResolvedPushConsumerOptions } from './consumer/push-consumer.js';
@@ -63,8 +64,10 @@ export type {
 } from './consumer/push-consumer-types.js';
 export { ProcessQueue, ConsumeExecutor, Mutex } from './consumer/push-consumer-process-queue.js';
 export type { ProcessQueueInfo } from './consumer/push-consumer-process-queue.js';
-export { PullAPIWrapper, PullSysFlag, buildPullSysFlag, buildSubscriptionData, SUB_ALL } from './consumer/push-consumer-pull-api.js';
-export type { PullResult, PullStatus, PullKernelRequest, PullClient } from './consumer/push-consumer-pull-api.js';
+export { PullSysFlag, buildPullSysFlag, buildSubscriptionData, SUB_ALL } from './consumer/pull-api.js';
+export type { PullStatus, PullClient } from './consumer/pull-api.js';
+export { PullAPIWrapper } from './consumer/push-consumer-pull-api.js';
+export type { PullResult, PullKernelRequest } from './consumer/push-consumer-pull-api.js';
 export { RebalanceImpl, LOCK_REQUEST_TIMEOUT_MS } from './consumer/rebalance-impl.js';
 export type { MessageModel, ConsumeType, PullRequest, RebalanceClient, QueueEntry } from './consumer/rebalance-impl.js';
 export { RebalancePushImpl } from './consumer/rebalance-push.js';

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { randomUUID } from 'node:crypto';
-import { ResponseCode } from '@tern/protocol';
-import { Harness, type TernProcess, type TestClient, sleep, waitFor } from '@tern/testkit';
-import { ConsumeConcurrentlyStatus, Message, Producer, PushConsumer } from '../src/index.js';
+import { sleep, waitFor } from '@tern/testkit';
+import { ConsumeConcurrentlyStatus, Message, PushConsumer } from '../src/index.js';
+import { PushConsumerFixture, unique } from './push-consumer-helpers.js';
 
 /*
  * Delay-level messages through a push consumer: never delivered before they are due, also when the broker restarts
@@ -13,10 +12,6 @@ import { ConsumeConcurrentlyStatus, Message, Producer, PushConsumer } from '../s
 
 /** Level n = n seconds. */
 const DELAY_LEVELS = Array.from({ length: 18 }, (_, i) => `${i + 1}s`).join(' ');
-
-function unique(prefix: string): string {
-  return `${prefix}_${randomUUID().slice(0, 8)}`;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,40 +26,29 @@ async function freePort(): Promise<number> {
 }
 
 describe('push consumer and delay levels across a broker restart', () => {
-  const harness = new Harness();
-  let namesrv: TernProcess;
-  let broker: TernProcess;
-  let client: TestClient;
-  const closers: Array<() => Promise<void>> = [];
+  const fixture = new PushConsumerFixture();
 
-  before(async () => {
-    namesrv = await harness.namesrv();
-    const dataDir = await harness.tempDir('pc-delay-broker-');
-    broker = await harness.broker({
-      namesrv: namesrv.address, port: await freePort(), dataDir,
+  before(() => fixture.start(async () => {
+    const dataDir = await fixture.harness.tempDir('pc-delay-broker-');
+    return {
+      port: await freePort(), dataDir,
       config: { brokerName: 'broker-d', messageDelayLevel: DELAY_LEVELS, clientChannelExpiredTimeout: 10_000, registerNameServerPeriod: 10_000 },
-    });
-    client = harness.client();
-  });
+    };
+  }));
 
-  after(async () => {
-    await Promise.allSettled(closers.splice(0).reverse().map((close) => close()));
-    await harness.cleanup();
-  });
+  after(() => fixture.stop());
 
   it('delivers delay-level messages no earlier than due, also across a broker restart', async (t) => {
     const topic = unique('PCdelay');
     const group = unique('CGdelay');
-    const created = await client.createTopic(broker.address, topic, { readQueueNums: 2, writeQueueNums: 2 });
-    assert.equal(created.code, ResponseCode.SUCCESS);
-    await waitFor(async () => (await client.getRoute(namesrv.address, topic)).code === ResponseCode.SUCCESS,
-      { timeoutMs: 10_000, description: `route of ${topic}` });
+    await fixture.createTopic(topic, 2);
 
     const arrivals = new Map<string, number>();
     const consumer = new PushConsumer({
-      consumerGroup: group, namesrvAddr: namesrv.address, instanceName: unique('pcd-c'), clientIP: '127.0.0.1', heartbeatBrokerIntervalMs: 1_000,
+      consumerGroup: group, namesrvAddr: fixture.namesrv.address, instanceName: unique('pcd-c'), clientIP: '127.0.0.1',
+      heartbeatBrokerIntervalMs: 1_000,
     });
-    closers.push(() => consumer.shutdown());
+    fixture.onStop(() => consumer.shutdown());
     consumer.subscribe(topic, '*');
     consumer.registerMessageListener((messages) => {
       for (const m of messages) if (!arrivals.has(m.msgId)) arrivals.set(m.msgId, Date.now());
@@ -73,9 +57,7 @@ describe('push consumer and delay levels across a broker restart', () => {
     await consumer.start();
     await waitFor(() => consumer.allocatedQueues().filter((q) => q.topic === topic).length === 2, { timeoutMs: 10_000, description: 'queues owned' });
 
-    const producer = new Producer({ producerGroup: unique('PGdelay'), namesrvAddr: namesrv.address, instanceName: unique('pcd-p'), clientIP: '127.0.0.1' });
-    closers.push(() => producer.shutdown());
-    await producer.start();
+    const producer = await fixture.producer(unique('pcd-p'), unique('PGdelay'));
     const expected: Array<{ msgId: string; sentAt: number; delayMs: number; label: string }> = [];
     const send = async (level: number, label: string): Promise<void> => {
       const sentAt = Date.now();
@@ -87,9 +69,9 @@ describe('push consumer and delay levels across a broker restart', () => {
       await send(level, 'before restart');
     }
     await sleep(500);
-    const stop = await broker.stop();
+    const stop = await fixture.broker.stop();
     assert.equal(stop.timedOut, false, 'the broker stopped on SIGTERM');
-    await broker.start();
+    await fixture.broker.start();
     for (const level of [1, 3]) await send(level, 'after restart');
 
     await waitFor(() => expected.every((e) => arrivals.has(e.msgId)), {

@@ -1,11 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ResponseCode } from '@tern/protocol';
-import { Harness, type TernProcess, type TestClient, sleep, waitFor, withTimeout } from '@tern/testkit';
-import { Message, Producer } from '../src/index.js';
+import { sleep, waitFor, withTimeout } from '@tern/testkit';
+import { Message } from '../src/index.js';
+import { PushConsumerFixture, unique } from './push-consumer-helpers.js';
 
 /*
  * Push consumers in child processes (test/fixtures/push-consumer-child.ts) against real `tern` processes: orderly
@@ -103,51 +102,21 @@ class ConsumerChild {
   }
 }
 
-function unique(prefix: string): string {
-  return `${prefix}_${randomUUID().slice(0, 8)}`;
-}
-
 describe('push consumers in several processes', () => {
-  const harness = new Harness();
-  let namesrv: TernProcess;
-  let broker: TernProcess;
-  let client: TestClient;
+  const fixture = new PushConsumerFixture();
   const children: ConsumerChild[] = [];
-  const producers: Producer[] = [];
 
-  before(async () => {
-    namesrv = await harness.namesrv();
-    broker = await harness.broker({
-      namesrv: namesrv.address,
-      config: { brokerName: 'broker-a', clientChannelExpiredTimeout: 5_000 },
-    });
-    client = harness.client();
-  });
+  before(() => fixture.start(() => ({ config: { brokerName: 'broker-a', clientChannelExpiredTimeout: 5_000 } })));
 
   after(async () => {
     await Promise.allSettled(children.map((c) => c.kill()));
-    await Promise.allSettled(producers.map((p) => p.shutdown()));
-    await harness.cleanup();
+    await fixture.stop();
   });
 
-  async function createTopic(topic: string, queues: number): Promise<void> {
-    const answer = await client.createTopic(broker.address, topic, { readQueueNums: queues, writeQueueNums: queues });
-    assert.equal(answer.code, ResponseCode.SUCCESS, `create ${topic}: ${answer.remark ?? ''}`);
-    await waitFor(async () => {
-      const route = await client.getRoute(namesrv.address, topic);
-      return route.code === ResponseCode.SUCCESS && route.route?.queueDatas[0]?.readQueueNums === queues;
-    }, { timeoutMs: 10_000, description: `route of ${topic}` });
-  }
-
-  async function producer(): Promise<Producer> {
-    const p = new Producer({ producerGroup: unique('PG'), namesrvAddr: namesrv.address, instanceName: unique('pcp'), clientIP: '127.0.0.1' });
-    await p.start();
-    producers.push(p);
-    return p;
-  }
-
   function child(name: string, config: Record<string, unknown>): ConsumerChild {
-    const c = new ConsumerChild(name, { namesrvAddr: namesrv.address, rebalanceIntervalMs: 1_000, heartbeatBrokerIntervalMs: 1_000, ...config });
+    const c = new ConsumerChild(name, {
+      namesrvAddr: fixture.namesrv.address, rebalanceIntervalMs: 1_000, heartbeatBrokerIntervalMs: 1_000, ...config,
+    });
     children.push(c);
     return c;
   }
@@ -155,11 +124,11 @@ describe('push consumers in several processes', () => {
   it('orderly: per sharding key order over 8 queues while 3 consumer processes join and leave', async (t) => {
     const topic = unique('PCord');
     const group = unique('CGord');
-    await createTopic(topic, 8);
+    await fixture.createTopic(topic, 8);
     const config = { group, topic, orderly: true, unlockDelayTimeMillis: 1_000, consumeDelayMs: 2 };
     const keys = Array.from({ length: 24 }, (_, i) => `key-${i}`);
     const rounds = 50;
-    const p = await producer();
+    const p = await fixture.producer(unique('pcp'));
 
     const a = child(unique('A'), config);
     await a.ready();
@@ -226,14 +195,14 @@ describe('push consumers in several processes', () => {
   it('a consumer process killed with SIGKILL: its queues are reassigned and nothing is lost', async (t) => {
     const topic = unique('PCkill');
     const group = unique('CGkill');
-    await createTopic(topic, 8);
+    await fixture.createTopic(topic, 8);
     const config = { group, topic, orderly: false };
     const p1 = child(unique('P1'), config);
     const p2 = child(unique('P2'), config);
     await Promise.all([p1.ready(), p2.ready()]);
     await waitFor(() => p1.allocation().length === 4 && p2.allocation().length === 4,
       { timeoutMs: 15_000, description: 'the 8 queues split over the two processes' });
-    const p = await producer();
+    const p = await fixture.producer(unique('pcp'));
     const total = 1_500;
     let killedAfter = -1;
     for (let i = 0; i < total; i++) {

@@ -2,12 +2,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { ResponseCode } from '@tern/protocol';
-import { Harness, type TernProcess, type TestClient, sleep, waitFor } from '@tern/testkit';
+import { sleep, waitFor } from '@tern/testkit';
 import {
   ConsumeConcurrentlyStatus, Message, type MessageExt, Producer, PushConsumer, type PushConsumerOptions, type SendResult, decodeMessages,
 } from '../src/index.js';
+import { PushConsumerFixture, unique } from './push-consumer-helpers.js';
 
 /*
  * The push consumer against real `tern namesrv` and `tern broker` processes (127.0.0.1, port 0, temporary data).
@@ -19,10 +19,6 @@ const LEVEL_3_MS = 2_000;
 const LEVEL_4_MS = 3_000;
 let seq = 0;
 
-function unique(prefix: string): string {
-  return `${prefix}_${randomUUID().slice(0, 8)}`;
-}
-
 async function pool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: width }, async () => {
@@ -31,45 +27,21 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T) => Pr
 }
 
 describe('push consumer against a real name server and broker', () => {
-  const harness = new Harness();
-  let namesrv: TernProcess;
-  let broker: TernProcess;
-  let client: TestClient;
-  const closers: Array<() => Promise<void>> = [];
+  const fixture = new PushConsumerFixture();
 
-  before(async () => {
-    namesrv = await harness.namesrv();
-    broker = await harness.broker({
-      namesrv: namesrv.address,
-      config: { brokerName: 'broker-a', messageDelayLevel: DELAY_LEVELS, clientChannelExpiredTimeout: 10_000 },
-    });
-    client = harness.client();
-  });
+  before(() => fixture.start(() => ({
+    config: { brokerName: 'broker-a', messageDelayLevel: DELAY_LEVELS, clientChannelExpiredTimeout: 10_000 },
+  })));
 
-  after(async () => {
-    await Promise.allSettled(closers.splice(0).reverse().map((close) => close()));
-    await harness.cleanup();
-  });
+  after(() => fixture.stop());
 
-  async function createTopic(topic: string, queues: number): Promise<void> {
-    const answer = await client.createTopic(broker.address, topic, { readQueueNums: queues, writeQueueNums: queues });
-    assert.equal(answer.code, ResponseCode.SUCCESS, `create ${topic}: ${answer.remark ?? ''}`);
-    await waitFor(async () => {
-      const route = await client.getRoute(namesrv.address, topic);
-      return route.code === ResponseCode.SUCCESS && route.route?.queueDatas[0]?.readQueueNums === queues;
-    }, { timeoutMs: 10_000, description: `route of ${topic}` });
-  }
-
-  async function producer(): Promise<Producer> {
-    const p = new Producer({ producerGroup: unique('PG'), namesrvAddr: namesrv.address, instanceName: `pc-p-${++seq}`, clientIP: '127.0.0.1' });
-    await p.start();
-    closers.push(() => p.shutdown());
-    return p;
+  function producer(): Promise<Producer> {
+    return fixture.producer(`pc-p-${++seq}`);
   }
 
   function consumer(options: Partial<PushConsumerOptions> & { consumerGroup: string }): PushConsumer {
-    const c = new PushConsumer({ namesrvAddr: namesrv.address, instanceName: `pc-c-${++seq}`, clientIP: '127.0.0.1', ...options });
-    closers.push(() => c.shutdown());
+    const c = new PushConsumer({ namesrvAddr: fixture.namesrv.address, instanceName: `pc-c-${++seq}`, clientIP: '127.0.0.1', ...options });
+    fixture.onStop(() => c.shutdown());
     return c;
   }
 
@@ -78,7 +50,7 @@ describe('push consumer against a real name server and broker', () => {
     const out: MessageExt[] = [];
     let offset = 0;
     for (let round = 0; round < 50; round++) {
-      const answer = await client.pull(broker.address, 'pc-reader', topic, queueId, offset, 32);
+      const answer = await fixture.client.pull(fixture.broker.address, 'pc-reader', topic, queueId, offset, 32);
       if (answer.code !== ResponseCode.SUCCESS) return out;
       out.push(...decodeMessages(answer.response.body));
       offset = answer.nextBeginOffset!;
@@ -89,7 +61,7 @@ describe('push consumer against a real name server and broker', () => {
   it('consumes 10 000 messages sent sync, async and in batches exactly once in one clustering group', async () => {
     const topic = unique('PC10k');
     const group = unique('CG10k');
-    await createTopic(topic, 8);
+    await fixture.createTopic(topic, 8);
     const counts = new Map<string, number>();
     const c = consumer({ consumerGroup: group });
     c.subscribe(topic, '*');
@@ -135,15 +107,15 @@ describe('push consumer against a real name server and broker', () => {
     // The committed offsets reach the end of every queue once persisted (every 5 s, and at shutdown).
     await c.shutdown();
     let committed = 0;
-    for (let q = 0; q < 8; q++) committed += (await client.queryOffset(broker.address, group, topic, q)).offset ?? 0;
+    for (let q = 0; q < 8; q++) committed += (await fixture.client.queryOffset(fixture.broker.address, group, topic, q)).offset ?? 0;
     assert.equal(committed, 10_000);
   });
 
   it('broadcasting: every member gets every message, offsets kept in local files', async () => {
     const topic = unique('PCbc');
     const group = unique('CGbc');
-    await createTopic(topic, 4);
-    const dir = await harness.tempDir('pc-offsets-');
+    await fixture.createTopic(topic, 4);
+    const dir = await fixture.harness.tempDir('pc-offsets-');
     const received = [new Set<string>(), new Set<string>(), new Set<string>()];
     const members = received.map((set) => {
       const c = consumer({ consumerGroup: group, messageModel: 'BROADCASTING', offsetStoreDir: dir });
@@ -173,7 +145,7 @@ describe('push consumer against a real name server and broker', () => {
   it('a handler failing twice gets the message again with reconsumeTimes 1 and 2 after the delay levels', async () => {
     const topic = unique('PCretry');
     const group = unique('CGretry');
-    await createTopic(topic, 2);
+    await fixture.createTopic(topic, 2);
     const deliveries: Array<{ reconsumeTimes: number; at: number; topic: string; msgId: string; body: string }> = [];
     const c = consumer({ consumerGroup: group });
     c.subscribe(topic, '*');
@@ -204,7 +176,7 @@ describe('push consumer against a real name server and broker', () => {
   it('concurrent: failures past maxReconsumeTimes end in %DLQ%<group> with topic, id and properties kept', async () => {
     const topic = unique('PCdlq');
     const group = unique('CGdlq');
-    await createTopic(topic, 1);
+    await fixture.createTopic(topic, 1);
     const deliveries: number[] = [];
     const c = consumer({ consumerGroup: group, maxReconsumeTimes: 2 });
     c.subscribe(topic, '*');
@@ -235,7 +207,7 @@ describe('push consumer against a real name server and broker', () => {
   it('orderly: a message failing past maxReconsumeTimes goes to the DLQ and the queue moves on in order', async () => {
     const topic = unique('PCodlq');
     const group = unique('CGodlq');
-    await createTopic(topic, 1);
+    await fixture.createTopic(topic, 1);
     const events: string[] = [];
     const c = consumer({ consumerGroup: group, maxReconsumeTimes: 2, suspendCurrentQueueTimeMillis: 100 });
     c.subscribe(topic, '*');
@@ -265,7 +237,7 @@ describe('push consumer against a real name server and broker', () => {
   it('concurrent: ORIGIN_MESSAGE_ID of a sent-back message is the original offset msg id (Java broker, remoting.md §7.7)', async () => {
     const topic = unique('PCorig');
     const group = unique('CGorig');
-    await createTopic(topic, 1);
+    await fixture.createTopic(topic, 1);
     const c = consumer({ consumerGroup: group, maxReconsumeTimes: 0 });
     c.subscribe(topic, '*');
     c.registerMessageListener(() => 'RECONSUME_LATER');

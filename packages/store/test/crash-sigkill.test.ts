@@ -4,15 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageProperty, decodeMessageRecord } from '@tern/protocol';
 import { MessageStore } from '../src/message-store.js';
-import { testStoreConfig, type StoreConfig } from '../src/config.js';
 import { NodeFileSystem } from '../src/io/node-file-system.js';
 import { seededRandom } from '@tern/common';
+import { type IdLocation, durableStoreConfig, readAllById, tempDir } from './store-test-kit.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/put-child.js', import.meta.url));
 const TOPIC = 'CrashTopic';
@@ -20,63 +17,15 @@ const CYCLES = 10;
 /** Ids of cycle n are [n × ID_STRIDE, (n + 1) × ID_STRIDE); the child stops well before the stride. */
 const ID_STRIDE = 1_000_000;
 
-
-/** Same as fixtures/put-child.ts. */
-function bodyFor(id: number, sizeBytes: number): Buffer {
-  const body = Buffer.alloc(sizeBytes);
-  const head = `${id}:`;
-  body.write(head, 0, 'latin1');
-  for (let i = head.length; i < sizeBytes; i++) body[i] = 97 + ((id * 7 + i) % 26);
-  return body;
-}
-
-function storeConfig(dir: string): StoreConfig {
-  return {
-    ...testStoreConfig(dir), flushDiskType: 'SYNC_FLUSH',
-    diskUsageCleanEarlyRatio: 1, diskUsageCleanForciblyRatio: 1, diskMaxUsedSpaceRatio: 1,
-  };
-}
-
-interface Location { queueId: number; queueOffset: number; physicalOffset: number }
-
 /**
- * Reads every queue of the store from its min to its max offset and checks each record: decodes, body matches its
- * id, queue offsets dense and equal to the record's own QUEUEOFFSET, no id twice. Returns id → location.
+ * Reads every queue of the store and checks each record (readAllById): besides, its id was put (by a cycle so far)
+ * and its body is 10..3000 bytes. Returns id → location.
  */
-async function readAll(store: MessageStore, isAttempted: (id: number) => boolean): Promise<Map<number, Location>> {
-  const found = new Map<number, Location>();
-  const queues = store.topicQueues();
-  for (const { topic, queueId } of queues) {
-    assert.equal(topic, TOPIC, `unexpected topic ${topic}`);
-    const minOffset = store.getMinOffsetInQueue(topic, queueId);
-    const maxOffset = store.getMaxOffsetInQueue(topic, queueId);
-    assert.equal(minOffset, 0, `queue ${queueId}: min offset ${minOffset}, nothing was deleted`);
-    let expected = minOffset;
-    // Bounded: each pass returns at least one message or fails.
-    for (let pass = 0; expected < maxOffset && pass <= maxOffset; pass++) {
-      const result = await store.getMessage(topic, queueId, expected, 64);
-      assert.equal(result.status, 'FOUND', `queue ${queueId} offset ${expected}/${maxOffset}: ${result.status}`);
-      for (const [i, record] of result.messages.entries()) {
-        const queueOffset = result.queueOffsets[i]!;
-        assert.equal(queueOffset, expected, `queue ${queueId}: hole before offset ${queueOffset} (expected ${expected})`);
-        const decoded = decodeMessageRecord(record);
-        assert.equal(decoded.topic, TOPIC);
-        assert.equal(decoded.queueId, queueId);
-        assert.equal(decoded.queueOffset, queueOffset, 'record QUEUEOFFSET differs from its ConsumeQueue position');
-        const id = Number(decoded.propertyMap.get(MessageProperty.KEYS));
-        assert.ok(Number.isSafeInteger(id) && isAttempted(id), `queue ${queueId} offset ${queueOffset}: id ${id} was never put`);
-        assert.ok(decoded.body.length >= 10 && decoded.body.length <= 3000, `id ${id}: body of ${decoded.body.length} bytes`);
-        assert.ok(bodyFor(id, decoded.body.length).equals(Buffer.from(decoded.body)), `id ${id}: body bytes differ`);
-        const previous = found.get(id);
-        assert.equal(previous, undefined, `id ${id} stored twice: ${JSON.stringify(previous)} and queue ${queueId} offset ${queueOffset}`);
-        found.set(id, { queueId, queueOffset, physicalOffset: decoded.physicalOffset });
-        expected++;
-      }
-      assert.equal(result.nextBeginOffset, expected);
-    }
-    assert.equal(expected, maxOffset, `queue ${queueId}: read ended at ${expected} of ${maxOffset}`);
-  }
-  return found;
+function readAll(store: MessageStore, isAttempted: (id: number) => boolean): Promise<Map<number, IdLocation>> {
+  return readAllById(store, TOPIC, (id, decoded, queueId, queueOffset) => {
+    assert.ok(Number.isSafeInteger(id) && isAttempted(id), `queue ${queueId} offset ${queueOffset}: id ${id} was never put`);
+    assert.ok(decoded.body.length >= 10 && decoded.body.length <= 3000, `id ${id}: body of ${decoded.body.length} bytes`);
+  });
 }
 
 interface ChildRun { acked: number[]; stderr: string; exit: { code: number | null; signal: NodeJS.Signals | null } }
@@ -119,7 +68,7 @@ function runChildAndKill(dir: string, startId: number, seed: number, killAfterMs
 }
 
 test('SIGKILL during SYNC_FLUSH puts loses no acknowledged message', { timeout: 50_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tern-sigkill-'));
+  const { dir, remove } = tempDir('tern-sigkill-');
   const random = seededRandom(0x5eed);
   const allAcked = new Set<number>();
   const startedAt = Date.now();
@@ -134,7 +83,7 @@ test('SIGKILL during SYNC_FLUSH puts loses no acknowledged message', { timeout: 
         allAcked.add(id);
       }
 
-      const store = new MessageStore(storeConfig(dir), { fs: new NodeFileSystem() });
+      const store = new MessageStore(durableStoreConfig(dir), { fs: new NodeFileSystem() });
       const report = await store.start();
       try {
         const found = await readAll(store, (id) => id >= 0 && id < (cycle + 1) * ID_STRIDE && id % ID_STRIDE < 500_000);
@@ -172,6 +121,6 @@ test('SIGKILL during SYNC_FLUSH puts loses no acknowledged message', { timeout: 
       }
     }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    remove();
   }
 });

@@ -3,64 +3,28 @@
 // usage watermark refuses puts but keeps serving reads until space is back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { MessageProperty, decodeMessageRecord, encodeProperties } from '@tern/protocol';
+import { decodeMessageRecord } from '@tern/protocol';
 import { MessageStore, type PutMessageInput } from '../src/message-store.js';
 import { testStoreConfig, type StoreConfig } from '../src/config.js';
 import { NodeFileSystem } from '../src/io/node-file-system.js';
 import { FaultFileSystem } from '../src/io/fault-file-system.js';
 import type { PutResult } from '../src/results.js';
 import { seededRandom } from '@tern/common';
+import { Ledger, durableStoreConfig, idMessage, idOf, readAllById, sleep, withDir, withTimeout } from './store-test-kit.js';
 
 const TOPIC = 'FaultTopic';
 const QUEUES = 3;
 const COMMITLOG_PATH = `${path.sep}commitlog${path.sep}`;
-
-
-function bodyFor(id: number, sizeBytes: number): Buffer {
-  const body = Buffer.alloc(sizeBytes);
-  const head = `${id}:`;
-  body.write(head, 0, 'latin1');
-  for (let i = head.length; i < sizeBytes; i++) body[i] = 97 + ((id * 7 + i) % 26);
-  return body;
-}
+const BORN_HOST = { ip: Uint8Array.of(10, 0, 0, 2), port: 4444 };
 
 function message(id: number, queueId: number, sizeBytes: number): PutMessageInput {
-  return {
-    topic: TOPIC, queueId, flag: 0, body: bodyFor(id, sizeBytes),
-    properties: encodeProperties({ [MessageProperty.KEYS]: String(id) }), sysFlag: 0, bornTimestampMs: Date.now(),
-    bornHost: { ip: Uint8Array.of(10, 0, 0, 2), port: 4444 }, reconsumeTimes: 0, preparedTransactionOffset: 0,
-  };
+  return idMessage(TOPIC, id, queueId, sizeBytes, BORN_HOST);
 }
 
-/** Host disk usage must not matter: the crash tests pin the ratios; the watermark test fakes the usage instead. */
+/** Host disk usage must not matter: the crash tests pin the ratios (durableStoreConfig); the watermark test fakes the usage instead. */
 function syncConfig(dir: string): StoreConfig {
   return { ...testStoreConfig(dir), flushDiskType: 'SYNC_FLUSH' };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function withDir(prefix: string, fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  try {
-    await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 interface Outcome { seq: number; ids: number[]; result: PutResult }
@@ -70,25 +34,16 @@ interface Outcome { seq: number; ids: number[]; result: PutResult }
  * its completion order. `armFault` is called once `armAfterAcks` messages are acknowledged.
  */
 async function loadUntilRefused(
-  store: MessageStore, random: () => number, attempted: Map<number, number>, armAfterAcks: number, armFault: () => void,
+  store: MessageStore, random: () => number, ledger: Ledger, armAfterAcks: number, armFault: () => void,
 ): Promise<{ outcomes: Outcome[]; armedAtSeq: number }> {
   const outcomes: Outcome[] = [];
-  let nextId = attempted.size + 1;
   let acked = 0;
   let armedAtSeq = -1;
   let refused = false;
   const worker = async (): Promise<void> => {
     for (let round = 0; round < 20_000 && !refused; round++) {
       const batchSize = random() < 0.25 ? 2 + Math.floor(random() * 4) : 1;
-      const ids: number[] = [];
-      const inputs: PutMessageInput[] = [];
-      for (let i = 0; i < batchSize; i++) {
-        const id = nextId++;
-        const queueId = Math.floor(random() * QUEUES);
-        attempted.set(id, queueId);
-        ids.push(id);
-        inputs.push(message(id, queueId, 10 + Math.floor(random() * 2000)));
-      }
+      const { ids, inputs } = ledger.attempt(batchSize, random, 2009);
       const result = await store.putMessages(inputs);
       outcomes.push({ seq: outcomes.length, ids, result });
       if (result.status !== 'PUT_OK') {
@@ -128,45 +83,24 @@ function checkOutcomes(outcomes: Outcome[], armedAtSeq: number, code: string): S
   return acked;
 }
 
-/** Every record in every queue decodes, matches an attempted id and queue, at dense offsets; returns the ids. */
-async function readAll(store: MessageStore, attempted: Map<number, number>): Promise<Set<number>> {
-  const found = new Set<number>();
-  for (const { topic, queueId } of store.topicQueues()) {
-    assert.equal(topic, TOPIC);
-    const maxOffset = store.getMaxOffsetInQueue(topic, queueId);
-    let expected = store.getMinOffsetInQueue(topic, queueId);
-    assert.equal(expected, 0);
-    for (let pass = 0; expected < maxOffset && pass <= maxOffset; pass++) {
-      const result = await store.getMessage(topic, queueId, expected, 64);
-      assert.equal(result.status, 'FOUND', `queue ${queueId} offset ${expected}/${maxOffset}: ${result.status}`);
-      for (const [i, record] of result.messages.entries()) {
-        assert.equal(result.queueOffsets[i], expected, `queue ${queueId}: hole at ${expected}`);
-        const decoded = decodeMessageRecord(record);
-        const id = Number(decoded.propertyMap.get(MessageProperty.KEYS));
-        assert.equal(attempted.get(id), queueId, `id ${id} was never put to queue ${queueId}`);
-        assert.equal(decoded.queueOffset, expected);
-        assert.ok(bodyFor(id, decoded.body.length).equals(Buffer.from(decoded.body)), `id ${id}: body bytes differ`);
-        assert.ok(!found.has(id), `id ${id} stored twice`);
-        found.add(id);
-        expected++;
-      }
-    }
-    assert.equal(expected, maxOffset);
-  }
-  return found;
+/** Every record in every queue decodes, matches an attempted id and queue, at dense offsets (readAllById); returns the ids. */
+function readAll(store: MessageStore, ledger: Ledger): Promise<ReadonlyMap<number, unknown>> {
+  return readAllById(store, TOPIC, (id, _record, queueId) => {
+    assert.equal(ledger.attempted.get(id), queueId, `id ${id} was never put to queue ${queueId}`);
+  });
 }
 
-async function restartAndCheck(dir: string, config: StoreConfig, attempted: Map<number, number>, acked: Set<number>): Promise<number> {
+async function restartAndCheck(dir: string, config: StoreConfig, ledger: Ledger, acked: Set<number>): Promise<number> {
   const store = new MessageStore(config, { fs: new NodeFileSystem() });
   const report = await store.start();
   try {
     assert.equal(report.cleanShutdown, false, 'a fenced store must not look cleanly shut down');
-    const found = await readAll(store, attempted);
+    const found = await readAll(store, ledger);
     const lost = [...acked].filter((id) => !found.has(id));
     assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acknowledged messages lost`);
     // The restarted store accepts puts again.
-    const id = attempted.size + 1;
-    attempted.set(id, 0);
+    const id = ledger.attempted.size + 1;
+    ledger.attempted.set(id, 0);
     const result = await store.putMessage(message(id, 0, 100));
     assert.equal(result.status, 'PUT_OK', result.remark);
     return found.size;
@@ -177,26 +111,26 @@ async function restartAndCheck(dir: string, config: StoreConfig, attempted: Map<
 
 test('fdatasync EIO fences the store: waiting puts fail, nothing is acknowledged after, acked data survives', { timeout: 30_000 }, async () => {
   await withDir('tern-iofault-eio-', async (dir) => {
-    const config = { ...syncConfig(dir), diskUsageCleanEarlyRatio: 1, diskUsageCleanForciblyRatio: 1, diskMaxUsedSpaceRatio: 1 };
+    const config = durableStoreConfig(dir);
     const faultFs = new FaultFileSystem(new NodeFileSystem());
     const store = new MessageStore(config, { fs: faultFs });
     await store.start();
-    const attempted = new Map<number, number>();
-    const { outcomes, armedAtSeq } = await loadUntilRefused(store, seededRandom(11), attempted, 300, () =>
+    const ledger = new Ledger(TOPIC, QUEUES, BORN_HOST);
+    const { outcomes, armedAtSeq } = await loadUntilRefused(store, seededRandom(11), ledger, 300, () =>
       faultFs.failNext('datasync', 'EIO', { pathIncludes: COMMITLOG_PATH }),
     );
     const acked = checkOutcomes(outcomes, armedAtSeq, 'EIO');
     const failedPuts = outcomes.filter((o) => o.result.status !== 'PUT_OK').length;
     assert.equal(store.fenced, true);
-    const later = await store.putMessage(message(attempted.size + 1, 0, 50));
+    const later = await store.putMessage(message(ledger.attempted.size + 1, 0, 50));
     assert.equal(later.status, 'SERVICE_NOT_AVAILABLE');
     assert.match(later.remark ?? '', /EIO/);
     await withTimeout(store.shutdown(), 5_000, 'shutdown of the fenced store');
     // After a failed fdatasync the kernel may have dropped the dirty pages: lose everything not synced.
     const crash = await faultFs.crash({ mode: 'drop' });
-    const recovered = await restartAndCheck(dir, config, attempted, acked);
+    const recovered = await restartAndCheck(dir, config, ledger, acked);
     console.log(
-      `EIO: acked ${acked.size}, failed puts ${failedPuts}, lost 0, recovered ${recovered} of ${attempted.size} attempted ` +
+      `EIO: acked ${acked.size}, failed puts ${failedPuts}, lost 0, recovered ${recovered} of ${ledger.attempted.size} attempted ` +
       `(crash after the failure dropped ${crash.bytesDropped} bytes)`,
     );
   });
@@ -204,18 +138,18 @@ test('fdatasync EIO fences the store: waiting puts fail, nothing is acknowledged
 
 test('write ENOSPC fences the store: no PUT_OK for the failed write, acked data intact, no corrupt record', { timeout: 30_000 }, async () => {
   await withDir('tern-iofault-enospc-', async (dir) => {
-    const config = { ...syncConfig(dir), diskUsageCleanEarlyRatio: 1, diskUsageCleanForciblyRatio: 1, diskMaxUsedSpaceRatio: 1 };
+    const config = durableStoreConfig(dir);
     const faultFs = new FaultFileSystem(new NodeFileSystem());
     const store = new MessageStore(config, { fs: faultFs });
     await store.start();
-    const attempted = new Map<number, number>();
-    const { outcomes, armedAtSeq } = await loadUntilRefused(store, seededRandom(22), attempted, 300, () =>
+    const ledger = new Ledger(TOPIC, QUEUES, BORN_HOST);
+    const { outcomes, armedAtSeq } = await loadUntilRefused(store, seededRandom(22), ledger, 300, () =>
       faultFs.failNext('write', 'ENOSPC', { pathIncludes: COMMITLOG_PATH }),
     );
     const acked = checkOutcomes(outcomes, armedAtSeq, 'ENOSPC');
     const failedPuts = outcomes.filter((o) => o.result.status !== 'PUT_OK').length;
     assert.equal(store.fenced, true);
-    const later = await store.putMessage(message(attempted.size + 1, 0, 50));
+    const later = await store.putMessage(message(ledger.attempted.size + 1, 0, 50));
     assert.equal(later.status, 'SERVICE_NOT_AVAILABLE');
     assert.match(later.remark ?? '', /ENOSPC/);
     // Reads of what was acknowledged still work on the fenced store.
@@ -223,8 +157,8 @@ test('write ENOSPC fences the store: no PUT_OK for the failed write, acked data 
     const read = await store.getMessage(firstQueue.topic, firstQueue.queueId, 0, 4);
     assert.equal(read.status, 'FOUND');
     await withTimeout(store.shutdown(), 5_000, 'shutdown of the fenced store');
-    const recovered = await restartAndCheck(dir, config, attempted, acked);
-    console.log(`ENOSPC: acked ${acked.size}, failed puts ${failedPuts}, lost 0, recovered ${recovered} of ${attempted.size} attempted`);
+    const recovered = await restartAndCheck(dir, config, ledger, acked);
+    console.log(`ENOSPC: acked ${acked.size}, failed puts ${failedPuts}, lost 0, recovered ${recovered} of ${ledger.attempted.size} attempted`);
   });
 });
 
@@ -256,7 +190,7 @@ test('disk above diskMaxUsedSpaceRatio refuses puts, keeps reads, and recovers w
         const read = await store.getMessage(TOPIC, queueId, 0, 32);
         assert.equal(read.status, 'FOUND');
         assert.equal(read.messages.length, 10);
-        const ids = read.messages.map((m) => Number(decodeMessageRecord(m).propertyMap.get(MessageProperty.KEYS)));
+        const ids = read.messages.map((m) => idOf(decodeMessageRecord(m)));
         assert.deepEqual(ids, Array.from({ length: 10 }, (_, i) => 2 * i + (queueId === 0 ? 2 : 1)));
       }
       faultFs.setDiskUsage({ totalBytes: 100, freeBytes: 50 });

@@ -3,66 +3,29 @@
 // directory and every acknowledged message must be there; nothing else may come back but records that were put.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { MessageProperty, decodeMessageRecord, encodeProperties } from '@tern/protocol';
-import { MessageStore, type PutMessageInput } from '../src/message-store.js';
-import { testStoreConfig, type FlushDiskType, type StoreConfig } from '../src/config.js';
+import { MessageProperty, decodeMessageRecord } from '@tern/protocol';
+import { MessageStore } from '../src/message-store.js';
+import type { FlushDiskType, StoreConfig } from '../src/config.js';
 import { NodeFileSystem } from '../src/io/node-file-system.js';
 import { FaultFileSystem } from '../src/io/fault-file-system.js';
 import type { StoreRecoveryReport } from '../src/recovery/recover-store.js';
 import { seededRandom } from '@tern/common';
+import { type IdLocation, Ledger, durableStoreConfig, idMessage, readAllById, sleep, withDir, withTimeout } from './store-test-kit.js';
 
 const TOPIC = 'PowerTopic';
 const QUEUES = 3;
 const MODES = ['drop', 'torn', 'zero'] as const;
 type CrashMode = (typeof MODES)[number];
-
-
-function bodyFor(id: number, sizeBytes: number): Buffer {
-  const body = Buffer.alloc(sizeBytes);
-  const head = `${id}:`;
-  body.write(head, 0, 'latin1');
-  for (let i = head.length; i < sizeBytes; i++) body[i] = 97 + ((id * 7 + i) % 26);
-  return body;
-}
+const BORN_HOST = { ip: Uint8Array.of(10, 0, 0, 1), port: 4444 };
 
 function storeConfig(dir: string, flushDiskType: FlushDiskType, flushIntervalCommitLogMs = 500): StoreConfig {
-  return {
-    ...testStoreConfig(dir), flushDiskType, flushIntervalCommitLogMs,
-    diskUsageCleanEarlyRatio: 1, diskUsageCleanForciblyRatio: 1, diskMaxUsedSpaceRatio: 1,
-  };
+  return durableStoreConfig(dir, { flushDiskType, flushIntervalCommitLogMs });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function withDir(prefix: string, fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  try {
-    await fn(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** What was put across the whole test: id → queueId for every attempt, id → ack time for every PUT_OK. */
-class Ledger {
-  readonly attempted = new Map<number, number>();
-  readonly acked = new Map<number, number>();
-  nextId = 1;
+/** What was put across the whole test (ledger.acked: id → ack time for every PUT_OK). */
+function newLedger(): Ledger {
+  return new Ledger(TOPIC, QUEUES, BORN_HOST);
 }
 
 interface PutLoad {
@@ -90,19 +53,7 @@ function startLoad(load: PutLoad): { stop: () => void; firstAck: Promise<void>; 
     // Bounded by stop() and by a hard count.
     for (let round = 0; round < 100_000 && !stopped; round++) {
       const batchSize = random() < 0.25 ? 2 + Math.floor(random() * 5) : 1;
-      const inputs: PutMessageInput[] = [];
-      const ids: number[] = [];
-      for (let i = 0; i < batchSize; i++) {
-        const id = ledger.nextId++;
-        const queueId = Math.floor(random() * QUEUES);
-        ledger.attempted.set(id, queueId);
-        ids.push(id);
-        inputs.push({
-          topic: TOPIC, queueId, flag: 0, body: bodyFor(id, 10 + Math.floor(random() * (load.maxBodyBytes - 9))),
-          properties: encodeProperties({ [MessageProperty.KEYS]: String(id) }), sysFlag: 0, bornTimestampMs: Date.now(),
-          bornHost: { ip: Uint8Array.of(10, 0, 0, 1), port: 4444 }, reconsumeTimes: 0, preparedTransactionOffset: 0,
-        });
-      }
+      const { ids, inputs } = ledger.attempt(batchSize, random, load.maxBodyBytes);
       let result;
       try {
         result = batchSize === 1 ? await store.putMessage(inputs[0]!) : await store.putMessages(inputs);
@@ -130,38 +81,13 @@ function startLoad(load: PutLoad): { stop: () => void; firstAck: Promise<void>; 
 }
 
 /**
- * Reads every queue from min to max: every record decodes, belongs to an attempted id with the right queue, has a
- * body matching its id, sits at dense queue offsets equal to its QUEUEOFFSET field, and appears once.
+ * Reads every queue from min to max (readAllById): besides, every record belongs to an attempted id with the right
+ * queue. Returns id → location.
  */
-async function readAll(store: MessageStore, ledger: Ledger): Promise<Map<number, number>> {
-  const found = new Map<number, number>();
-  for (const { topic, queueId } of store.topicQueues()) {
-    assert.equal(topic, TOPIC);
-    const minOffset = store.getMinOffsetInQueue(topic, queueId);
-    const maxOffset = store.getMaxOffsetInQueue(topic, queueId);
-    assert.equal(minOffset, 0, `queue ${queueId}: min offset ${minOffset}`);
-    let expected = minOffset;
-    for (let pass = 0; expected < maxOffset && pass <= maxOffset; pass++) {
-      const result = await store.getMessage(topic, queueId, expected, 64);
-      assert.equal(result.status, 'FOUND', `queue ${queueId} offset ${expected}/${maxOffset}: ${result.status}`);
-      for (const [i, record] of result.messages.entries()) {
-        const queueOffset = result.queueOffsets[i]!;
-        assert.equal(queueOffset, expected, `queue ${queueId}: hole before offset ${queueOffset} (expected ${expected})`);
-        const decoded = decodeMessageRecord(record);
-        const id = Number(decoded.propertyMap.get(MessageProperty.KEYS));
-        assert.equal(ledger.attempted.get(id), queueId, `queue ${queueId} offset ${queueOffset}: id ${id} was never put to this queue`);
-        assert.equal(decoded.topic, TOPIC);
-        assert.equal(decoded.queueId, queueId);
-        assert.equal(decoded.queueOffset, queueOffset, 'record QUEUEOFFSET differs from its ConsumeQueue position');
-        assert.ok(bodyFor(id, decoded.body.length).equals(Buffer.from(decoded.body)), `id ${id}: body bytes differ`);
-        assert.ok(!found.has(id), `id ${id} stored twice (queue ${queueId} offsets ${found.get(id)} and ${queueOffset})`);
-        found.set(id, queueOffset);
-        expected++;
-      }
-    }
-    assert.equal(expected, maxOffset, `queue ${queueId}: read ended at ${expected} of ${maxOffset}`);
-  }
-  return found;
+function readAll(store: MessageStore, ledger: Ledger): Promise<Map<number, IdLocation>> {
+  return readAllById(store, TOPIC, (id, _record, queueId, queueOffset) => {
+    assert.equal(ledger.attempted.get(id), queueId, `queue ${queueId} offset ${queueOffset}: id ${id} was never put to this queue`);
+  });
 }
 
 /**
@@ -169,7 +95,7 @@ async function readAll(store: MessageStore, ledger: Ledger): Promise<Map<number,
  * that were not. Zero-mode crashes keep overwritten durable bytes (as ext4/XFS do), so in-place index rewrites
  * survive them and every mode is asserted.
  */
-async function keyLookupMisses(store: MessageStore, ledger: Ledger, found: Map<number, number>, random: () => number): Promise<number[]> {
+async function keyLookupMisses(store: MessageStore, ledger: Ledger, found: Map<number, IdLocation>, random: () => number): Promise<number[]> {
   const acked = [...ledger.acked.keys()].filter((id) => found.has(id));
   const misses: number[] = [];
   for (let i = 0; i < 20 && acked.length > 0; i++) {
@@ -187,7 +113,7 @@ function checkKeyLookups(misses: number[], indexTrusted: boolean, context: strin
   assert.deepEqual(misses, [], `${context}: acknowledged ids not found by key`);
 }
 
-function lostIds(ledger: Ledger, found: Map<number, number>, ackedBeforeMs = Number.POSITIVE_INFINITY): number[] {
+function lostIds(ledger: Ledger, found: Map<number, IdLocation>, ackedBeforeMs = Number.POSITIVE_INFINITY): number[] {
   const lost: number[] = [];
   for (const [id, ackedAtMs] of ledger.acked) if (ackedAtMs < ackedBeforeMs && !found.has(id)) lost.push(id);
   return lost;
@@ -196,7 +122,7 @@ function lostIds(ledger: Ledger, found: Map<number, number>, ackedBeforeMs = Num
 /** Recovers `dir` with a plain NodeFileSystem, checks it, shuts it down. */
 async function recoverAndRead(
   dir: string, config: StoreConfig, ledger: Ledger, indexTrusted: boolean,
-): Promise<{ report: StoreRecoveryReport; found: Map<number, number> }> {
+): Promise<{ report: StoreRecoveryReport; found: Map<number, IdLocation> }> {
   const store = new MessageStore(config, { fs: new NodeFileSystem() });
   const report = await store.start();
   try {
@@ -236,7 +162,7 @@ for (const mode of MODES) {
     for (const seed of [1, 2, 3]) {
       await withDir(`tern-power-${mode}-`, async (dir) => {
         const random = seededRandom(seed * 7919 + mode.length);
-        const ledger = new Ledger();
+        const ledger = newLedger();
         const config = storeConfig(dir, 'SYNC_FLUSH');
         const loadMs = 20 + Math.floor(random() * 300);
         const run = await putThenCrash(dir, config, ledger, random, mode, loadMs);
@@ -259,7 +185,7 @@ test('ASYNC_FLUSH power loss: only acknowledgements younger than the flush inter
   for (const [seed, mode] of MODES.entries()) {
     await withDir('tern-power-async-', async (dir) => {
       const random = seededRandom(0xa5 + seed);
-      const ledger = new Ledger();
+      const ledger = newLedger();
       const config = storeConfig(dir, 'ASYNC_FLUSH', flushIntervalMs);
       const loadMs = 800 + Math.floor(random() * 500);
       const run = await putThenCrash(dir, config, ledger, random, mode, loadMs);
@@ -284,7 +210,7 @@ test('ASYNC_FLUSH power loss: only acknowledgements younger than the flush inter
 test('SYNC_FLUSH: repeated crash → recover → put cycles on one directory lose nothing acknowledged', { timeout: 40_000 }, async () => {
   await withDir('tern-power-cycles-', async (dir) => {
     const random = seededRandom(0xc0ffee);
-    const ledger = new Ledger();
+    const ledger = newLedger();
     const config = storeConfig(dir, 'SYNC_FLUSH');
     const cycles = 6;
     let zeroCrashed = false;
@@ -334,11 +260,7 @@ for (const mode of MODES) {
       const store = new MessageStore(config, { fs: faultFs });
       await store.start();
       const put = async (id: number): Promise<void> => {
-        const result = await store.putMessage({
-          topic: TOPIC, queueId: 0, flag: 0, body: bodyFor(id, 40), properties: encodeProperties({ [MessageProperty.KEYS]: String(id) }),
-          sysFlag: 0, bornTimestampMs: Date.now(), bornHost: { ip: Uint8Array.of(10, 0, 0, 1), port: 4444 }, reconsumeTimes: 0,
-          preparedTransactionOffset: 0,
-        });
+        const result = await store.putMessage(idMessage(TOPIC, id, 0, 40, BORN_HOST));
         assert.equal(result.status, 'PUT_OK');
       };
       for (let id = 1; id <= 10; id++) await put(id);

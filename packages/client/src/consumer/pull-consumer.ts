@@ -1,18 +1,19 @@
 import { InvalidArgumentError, type Logger, MiB } from '@tern/common';
 import { type ConsumerData, type RemotingCommand, type SubscriptionData, type TopicRouteData, topicProblem } from '@tern/protocol';
 import { ClientInstance, type ConsumerMember, type ConsumerRunningInfoInput } from '../client-instance.js';
-import { type ClientConfig, type ClientOptions, clientConfig, resolveNamesrvAddr } from '../client-config.js';
+import type { ClientConfig, ClientOptions } from '../client-config.js';
 import { ClientErrorCode, type ErrorContext, MQBrokerError, MQClientError } from '../errors.js';
 import { type MessageExt, RETRY_GROUP_TOPIC_PREFIX } from '../message.js';
 import { MASTER_BROKER_ID, type MessageQueue, messageQueueKey, subscribeQueues } from '../route.js';
 import { type AllocateMessageQueueStrategy, ALLOCATE_STRATEGY_NAMES, allocateAveragely, sortAllocationInput } from './allocate.js';
+import { checkConsumerGroup, consumerSettings, resolveConsumeModel } from './consumer-options.js';
 import {
   LocalFileOffsetStore, OFFSET_NOT_FOUND, OFFSET_READ_FAILED, type OffsetStore, RemoteBrokerOffsetStore,
 } from './offset-store.js';
 import { type ConsumeRequest, ConsumeRequestBuffer, Trigger, unlessFired, waitFor } from './pull-consumer-buffer.js';
+import { maxOffsetRequest, minOffsetRequest, queryBrokerOffset, searchOffsetRequest, subscribeBrokerAddress } from './pull-api.js';
 import {
-  type MessageSelector, type PullResult, SUB_ALL, buildSubscriptionData, matchesSubscription, maxOffsetRequest, minOffsetRequest,
-  pullRequest, readOffsetResponse, readPullResponse, searchOffsetRequest,
+  type MessageSelector, type PullResult, SUB_ALL, buildSubscriptionData, matchesSubscription, pullRequest, readPullResponse,
 } from './pull-consumer-api.js';
 
 /*
@@ -43,11 +44,6 @@ import {
 
 export type MessageModel = 'CLUSTERING' | 'BROADCASTING';
 export type ConsumeFromWhere = 'CONSUME_FROM_LAST_OFFSET' | 'CONSUME_FROM_FIRST_OFFSET' | 'CONSUME_FROM_TIMESTAMP';
-
-/** MixAll.DEFAULT_CONSUMER_GROUP, which applications may not use. */
-export const DEFAULT_CONSUMER_GROUP = 'DEFAULT_CONSUMER';
-const GROUP_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
-const GROUP_MAX_LENGTH = 255;
 
 export interface PullConsumerOptions extends ClientOptions {
   consumerGroup: string;
@@ -107,19 +103,6 @@ const WAIT_WHEN_PAUSED_MS = 1_000;
 const WAIT_WHEN_FLOW_CONTROL_MAX_MS = 1_000;
 const WAIT_WHEN_EXCEPTION_MS = 1_000;
 
-/** Java's Validators.checkGroup for a consumer group; throws InvalidArgumentError. */
-export function checkConsumerGroup(group: unknown): string {
-  if (typeof group !== 'string' || group.trim().length === 0) throw InvalidArgumentError.format('consumerGroup', 'the specified group is blank');
-  if (group.length > GROUP_MAX_LENGTH) {
-    throw InvalidArgumentError.format('consumerGroup', `the specified group is longer than group max length ${GROUP_MAX_LENGTH}`);
-  }
-  if (!GROUP_PATTERN.test(group)) {
-    throw InvalidArgumentError.format('consumerGroup', `the specified group[${group}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$`);
-  }
-  if (group === DEFAULT_CONSUMER_GROUP) throw InvalidArgumentError.format('consumerGroup', `consumerGroup can not equal ${DEFAULT_CONSUMER_GROUP}`);
-  return group;
-}
-
 function integerOption(property: string, value: number | undefined, fallback: number, min: number): number {
   const resolved = value ?? fallback;
   if (!Number.isSafeInteger(resolved) || resolved < min) throw InvalidArgumentError.format(property, `must be an integer ≥ ${min}, got ${String(resolved)}`);
@@ -150,14 +133,7 @@ function checkOffset(offset: unknown, property = 'offset'): number {
 }
 
 function resolvePullConsumerOptions(options: PullConsumerOptions): ResolvedPullConsumerOptions {
-  const messageModel = options.messageModel ?? 'CLUSTERING';
-  if (messageModel !== 'CLUSTERING' && messageModel !== 'BROADCASTING') {
-    throw InvalidArgumentError.format('messageModel', `must be CLUSTERING or BROADCASTING, got ${String(messageModel)}`);
-  }
-  const consumeFromWhere = options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
-  if (!['CONSUME_FROM_LAST_OFFSET', 'CONSUME_FROM_FIRST_OFFSET', 'CONSUME_FROM_TIMESTAMP'].includes(consumeFromWhere)) {
-    throw InvalidArgumentError.format('consumeFromWhere', `unknown value ${String(consumeFromWhere)}`);
-  }
+  const { messageModel, consumeFromWhere } = resolveConsumeModel(options);
   const brokerSuspendMaxTimeMs = integerOption('brokerSuspendMaxTimeMs', options.brokerSuspendMaxTimeMs, 20_000, 0);
   const consumerTimeoutMsWhenSuspend = integerOption('consumerTimeoutMsWhenSuspend', options.consumerTimeoutMsWhenSuspend, 30_000, 1);
   if (consumerTimeoutMsWhenSuspend <= brokerSuspendMaxTimeMs) {
@@ -242,11 +218,8 @@ export class PullConsumer implements AsyncIterable<MessageExt[]> {
 
   /** Throws InvalidArgumentError for a bad option or when no name server is given (option or NAMESRV_ADDR). */
   constructor(options: PullConsumerOptions) {
-    if (typeof options !== 'object' || options === null) throw InvalidArgumentError.format('options', 'must be an object');
-    this.options = Object.freeze(resolvePullConsumerOptions(options));
-    this.consumerGroup = this.options.consumerGroup;
-    this.clientConfig = clientConfig(options, resolveNamesrvAddr(options.namesrvAddr));
-    this.logger = this.clientConfig.logger;
+    ({ options: this.options, consumerGroup: this.consumerGroup, clientConfig: this.clientConfig, logger: this.logger } =
+      consumerSettings(options, resolvePullConsumerOptions));
     this.member = {
       consumerData: () => this.consumerData(),
       topicsInUse: () => this.topicsInUse(),
@@ -366,17 +339,12 @@ export class PullConsumer implements AsyncIterable<MessageExt[]> {
    * [] and iterators end. Idempotent.
    */
   shutdown(): Promise<void> {
-    if (this.stopping !== null) return this.stopping;
-    if (this.state === 'created') {
-      this.state = 'stopped';
-      this.stopping = Promise.resolve();
-      return this.stopping;
-    }
-    this.stopping = this.doShutdown();
+    this.stopping ??= this.doShutdown();
     return this.stopping;
   }
 
   private async doShutdown(): Promise<void> {
+    if (this.state === 'created') return void (this.state = 'stopped'); // never started: nothing to undo
     const instance = this.instance;
     if (this.state === 'running' && this.options.autoCommit) this.commit();
     this.state = 'stopping';
@@ -894,22 +862,15 @@ export class PullConsumer implements AsyncIterable<MessageExt[]> {
   private async pull(state: QueueState, offset: number): Promise<PullResult> {
     const instance = this.instance!;
     const mq = state.mq;
-    let found = instance.findBrokerAddressInSubscribe(mq.brokerName, state.brokerId, false);
-    if (found === undefined) {
-      await instance.updateTopicRoute(mq.topic);
-      found = instance.findBrokerAddressInSubscribe(mq.brokerName, state.brokerId, false);
-    }
-    const context: ErrorContext = { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId };
-    if (found === undefined) {
-      throw new MQClientError(`the broker ${mq.brokerName} does not exist`, { ...context, code: ClientErrorCode.BROKER_NOT_EXIST_EXCEPTION });
-    }
+    const found = await subscribeBrokerAddress(instance, mq, state.brokerId);
+    const context: ErrorContext = { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId, brokerAddr: found.address };
     const request = pullRequest({
       consumerGroup: this.consumerGroup, mq, subscription: this.subscriptionFor(mq.topic), queueOffset: offset,
       maxMsgNums: this.options.pullBatchSize, suspendTimeoutMs: this.options.brokerSuspendMaxTimeMs,
     });
     const timeoutMs = this.options.brokerSuspendMaxTimeMs > 0 ? this.options.consumerTimeoutMsWhenSuspend : instance.config.mqClientApiTimeoutMs;
     const response = await instance.invokeBroker(found.address, request, timeoutMs, context);
-    return readPullResponse(response, found.address, { ...context, brokerAddr: found.address });
+    return readPullResponse(response, found.address, context);
   }
 
   private takePullResult(state: QueueState, offset: number, result: PullResult): void {
@@ -984,17 +945,7 @@ export class PullConsumer implements AsyncIterable<MessageExt[]> {
   /** A request about `mq` to its broker master (min / max / search offset). */
   private async offsetRequest(mq: MessageQueue, request: RemotingCommand): Promise<number> {
     const instance = this.requireRunning();
-    let address = instance.findBrokerAddressInPublish(mq.brokerName);
-    if (address === undefined) {
-      await instance.updateTopicRoute(mq.topic);
-      address = instance.findBrokerAddressInPublish(mq.brokerName);
-    }
-    const context: ErrorContext = { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId };
-    if (address === undefined) {
-      throw new MQClientError(`the broker ${mq.brokerName} does not exist`, { ...context, code: ClientErrorCode.BROKER_NOT_EXIST_EXCEPTION });
-    }
-    const response = await instance.invokeBroker(address, request, instance.config.mqClientApiTimeoutMs, context);
-    return readOffsetResponse(response, address, { ...context, brokerAddr: address });
+    return queryBrokerOffset(instance, mq, request, instance.config.mqClientApiTimeoutMs);
   }
 
   // ---- internals: misc ------------------------------------------------------------------------------------------

@@ -1,53 +1,16 @@
-import {
-  MessageProperty, PullMessageRequestHeader, PullMessageResponseHeader, type RemotingCommand, RequestCode, ResponseCode, type SubscriptionData,
-  decodeCustomHeader, encodeCustomHeader, javaStringHashCode, requestCommand,
-} from '@tern/protocol';
+import { MessageProperty, type SubscriptionData } from '@tern/protocol';
 import type { Logger } from '@tern/common';
-import { InvalidArgumentError } from '@tern/common';
-import { ClientErrorCode, type ErrorContext, MQBrokerError, MQClientError } from '../errors.js';
+import type { ErrorContext } from '../errors.js';
 import { type MessageExt, decodeMessages } from '../message.js';
 import { MASTER_BROKER_ID, type MessageQueue, messageQueueKey } from '../route.js';
+import {
+  type PullClient, type PullStatus, PullSysFlag, matchesSubscription, pullMessageRequest, readPullAnswer, subscribeBrokerAddress,
+} from './pull-api.js';
 
 /*
- * PULL_MESSAGE as RocketMQ's PullAPIWrapper / MQClientAPIImpl.pullMessage build and read it, and the subscription
- * data of FilterAPI.buildSubscriptionData.
+ * The push consumer's PullAPIWrapper: PULL_MESSAGE (pull-api.ts, shared with the lite pull consumer) sent to the
+ * broker the last answer suggested, and the client-side processing of what it found.
  */
-
-/** SubscriptionData.SUB_ALL. */
-export const SUB_ALL = '*';
-
-/** PullSysFlag bits. */
-export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8 } as const;
-
-export function buildPullSysFlag(commitOffset: boolean, suspend: boolean, subscription: boolean, classFilter: boolean): number {
-  return (commitOffset ? PullSysFlag.COMMIT_OFFSET : 0) | (suspend ? PullSysFlag.SUSPEND : 0)
-    | (subscription ? PullSysFlag.SUBSCRIPTION : 0) | (classFilter ? PullSysFlag.CLASS_FILTER : 0);
-}
-
-/**
- * FilterAPI.buildSubscriptionData for a TAG expression: "", null or "*" → all; otherwise the tags split on "||",
- * trimmed, with their Java hash codes. subVersion = now (ms), as Java sets it.
- */
-export function buildSubscriptionData(topic: string, subExpression: string | null | undefined, nowMs = Date.now()): SubscriptionData {
-  if (subExpression !== null && subExpression !== undefined && typeof subExpression !== 'string') {
-    throw InvalidArgumentError.format('subExpression', 'must be a string');
-  }
-  const data: SubscriptionData = {
-    topic, subString: SUB_ALL, classFilterMode: false, tagsSet: [], codeSet: [], subVersion: nowMs, expressionType: 'TAG',
-  };
-  if (subExpression === null || subExpression === undefined || subExpression === SUB_ALL || subExpression.length === 0) return data;
-  data.subString = subExpression;
-  for (const tag of subExpression.split('||')) {
-    const trimmed = tag.trim();
-    if (trimmed.length === 0 || data.tagsSet.includes(trimmed)) continue;
-    data.tagsSet.push(trimmed);
-    data.codeSet.push(javaStringHashCode(trimmed));
-  }
-  if (data.tagsSet.length === 0) throw InvalidArgumentError.format('subExpression', `"${subExpression}" names no tag`);
-  return data;
-}
-
-export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
 
 export interface PullResult {
   pullStatus: PullStatus;
@@ -59,13 +22,6 @@ export interface PullResult {
   msgFoundList: MessageExt[];
   /** FOUND: how many records the broker returned (before the client-side filter). */
   brokerMessageCount: number;
-}
-
-/** What PullAPIWrapper needs of a ClientInstance. */
-export interface PullClient {
-  findBrokerAddressInSubscribe(brokerName: string, brokerId: number, onlyThisBroker: boolean): { address: string; slave: boolean } | undefined;
-  updateTopicRoute(topic: string): Promise<unknown>;
-  invokeBroker(brokerAddr: string, request: RemotingCommand, timeoutMs: number, context?: ErrorContext): Promise<RemotingCommand>;
 }
 
 export interface PullKernelRequest {
@@ -81,13 +37,6 @@ export interface PullKernelRequest {
   timeoutMillis: number;
 }
 
-const STATUS_BY_CODE: ReadonlyMap<number, PullStatus> = new Map<number, PullStatus>([
-  [ResponseCode.SUCCESS, 'FOUND'],
-  [ResponseCode.PULL_NOT_FOUND, 'NO_NEW_MSG'],
-  [ResponseCode.PULL_RETRY_IMMEDIATELY, 'NO_MATCHED_MSG'],
-  [ResponseCode.PULL_OFFSET_MOVED, 'OFFSET_ILLEGAL'],
-]);
-
 export class PullAPIWrapper {
   /** Queue → the broker id the last answer suggested (pullFromWhichNodeTable). */
   private readonly pullFromWhichNode = new Map<string, number>();
@@ -101,23 +50,13 @@ export class PullAPIWrapper {
   /** Sends PULL_MESSAGE and reads the answer (no client-side filtering yet). Rejects with MQBrokerError / MQClientError. */
   async pullKernelImpl(request: PullKernelRequest): Promise<{ result: PullResult; body: Buffer | null }> {
     const { mq } = request;
-    let found = this.client.findBrokerAddressInSubscribe(mq.brokerName, this.recalculatePullFromWhichNode(mq), false);
-    if (found === undefined) {
-      await this.client.updateTopicRoute(mq.topic);
-      found = this.client.findBrokerAddressInSubscribe(mq.brokerName, this.recalculatePullFromWhichNode(mq), false);
-    }
-    if (found === undefined) {
-      throw new MQClientError(`the broker[${mq.brokerName}] not exist`, {
-        topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId, code: ClientErrorCode.BROKER_NOT_EXIST_EXCEPTION,
-      });
-    }
+    const found = await subscribeBrokerAddress(this.client, mq, this.recalculatePullFromWhichNode(mq));
     let sysFlag = request.sysFlag;
     // A slave never stores offsets: do not ask it to (PullSysFlag.clearCommitOffsetFlag).
     if (found.slave) sysFlag &= ~PullSysFlag.COMMIT_OFFSET;
-    const header: Record<string, string> = encodeCustomHeader(PullMessageRequestHeader, {
+    const pull = pullMessageRequest({
       consumerGroup: this.consumerGroup,
-      topic: mq.topic,
-      queueId: mq.queueId,
+      mq,
       queueOffset: request.offset,
       maxMsgNums: request.maxNums,
       sysFlag,
@@ -128,27 +67,10 @@ export class PullAPIWrapper {
       expressionType: request.expressionType,
     });
     const context: ErrorContext = { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId, brokerAddr: found.address };
-    const response = await this.client.invokeBroker(found.address, requestCommand(RequestCode.PULL_MESSAGE, header), request.timeoutMillis, context);
-    const status = STATUS_BY_CODE.get(response.code);
-    if (status === undefined) throw new MQBrokerError(response.code, response.remark, found.address, context);
-    let responseHeader: PullMessageResponseHeader;
-    try {
-      responseHeader = decodeCustomHeader(PullMessageResponseHeader, response.extFields);
-    } catch (error) {
-      throw new MQClientError(`pull answer ${response.code} has a bad header: ${(error as Error).message}`, {
-        ...context, code: response.code, cause: error, retriable: true,
-      });
-    }
+    const response = await this.client.invokeBroker(found.address, pull, request.timeoutMillis, context);
+    const { status, ...answer } = readPullAnswer(response, found.address, context);
     return {
-      result: {
-        pullStatus: status,
-        nextBeginOffset: responseHeader.nextBeginOffset,
-        minOffset: responseHeader.minOffset,
-        maxOffset: responseHeader.maxOffset,
-        suggestWhichBrokerId: responseHeader.suggestWhichBrokerId,
-        msgFoundList: [],
-        brokerMessageCount: 0,
-      },
+      result: { pullStatus: status, ...answer, msgFoundList: [], brokerMessageCount: 0 },
       body: status === 'FOUND' ? response.body : null,
     };
   }
@@ -167,11 +89,7 @@ export class PullAPIWrapper {
     this.pullFromWhichNode.set(key, result.suggestWhichBrokerId);
     if (result.pullStatus !== 'FOUND') return result;
     const decoded = decodeMessages(body);
-    let kept = decoded;
-    if (subscription.tagsSet.length > 0 && !subscription.classFilterMode) {
-      const tags = new Set(subscription.tagsSet);
-      kept = decoded.filter((message) => message.tags !== undefined && tags.has(message.tags));
-    }
+    const kept = decoded.filter((message) => matchesSubscription(subscription, message));
     const minOffset = String(result.minOffset);
     const maxOffset = String(result.maxOffset);
     const msgFoundList = kept.map((message) => Object.freeze({

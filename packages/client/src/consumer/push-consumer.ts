@@ -1,21 +1,22 @@
 import { InvalidArgumentError, type Logger, MiB } from '@tern/common';
 import {
-  ConsumerSendMsgBackRequestHeader, type ConsumerData, GetMaxOffsetRequestHeader, MessageProperty, OffsetResponseHeader, RequestCode,
-  ResponseCode, SearchOffsetRequestHeader, type SubscriptionData, type TopicRouteData, decodeCustomHeader, encodeCustomHeader,
-  requestCommand, topicProblem,
+  ConsumerSendMsgBackRequestHeader, type ConsumerData, MessageProperty, type RemotingCommand, RequestCode, ResponseCode, type SubscriptionData,
+  type TopicRouteData, encodeCustomHeader, requestCommand, topicProblem,
 } from '@tern/protocol';
 import { ClientInstance, type ConsumerMember, type ConsumerRunningInfoInput } from '../client-instance.js';
-import { type ClientConfig, type ClientOptions, buildClientId, clientConfig, resolveNamesrvAddr } from '../client-config.js';
+import { type ClientConfig, type ClientOptions, buildClientId } from '../client-config.js';
 import { ClientErrorCode, type ErrorContext, MQBrokerError, MQClientError } from '../errors.js';
 import { MESSAGE_SIZE_MAX_BYTES_DEFAULT, Message, type MessageExt, RETRY_GROUP_TOPIC_PREFIX } from '../message.js';
 import { type MessageQueue, TopicPublishInfo, messageQueueKey, subscribeQueues } from '../route.js';
 import { buildSendRequest, prepareMessage, readSendResponse } from '../send-message.js';
 import { ALLOCATE_STRATEGY_NAMES, type AllocateMessageQueueStrategy, allocateAveragely } from './allocate.js';
+import { checkConsumerGroup, consumerSettings, resolveConsumeModel } from './consumer-options.js';
 import { LocalFileOffsetStore, type OffsetStore, RemoteBrokerOffsetStore } from './offset-store.js';
+import { buildPullSysFlag, buildSubscriptionData, maxOffsetRequest, queryBrokerOffset, searchOffsetRequest } from './pull-api.js';
 import { ConsumeMessageConcurrentlyService } from './push-consumer-concurrently.js';
 import { ConsumeMessageOrderlyService } from './push-consumer-orderly.js';
 import type { ProcessQueueInfo } from './push-consumer-process-queue.js';
-import { PullAPIWrapper, type PullResult, buildPullSysFlag, buildSubscriptionData } from './push-consumer-pull-api.js';
+import { PullAPIWrapper, type PullResult } from './push-consumer-pull-api.js';
 import type {
   ConsumeMessageService, ConsumeServiceHost, MessageListener, MessageListenerConcurrently, MessageListenerOrderly,
 } from './push-consumer-types.js';
@@ -38,10 +39,6 @@ import { type ConsumeFromWhere, RebalancePushImpl, type RebalancePushHost } from
 
 /** The group Java's internal producer sends with (MixAll.CLIENT_INNER_PRODUCER_GROUP). */
 export const CLIENT_INNER_PRODUCER_GROUP = 'CLIENT_INNER_PRODUCER';
-/** MixAll.DEFAULT_CONSUMER_GROUP, which applications may not use. */
-export const DEFAULT_CONSUMER_GROUP = 'DEFAULT_CONSUMER';
-export const CONSUMER_GROUP_MAX_LENGTH = 255;
-const GROUP_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
 
 /** The broker holds a pull this long when nothing is new (BROKER_SUSPEND_MAX_TIME_MILLIS). */
 export const BROKER_SUSPEND_MAX_TIME_MS = 15_000;
@@ -135,19 +132,6 @@ function intOption(name: string, value: number | undefined, fallback: number, mi
   return resolved;
 }
 
-/** Java's Validators.checkGroup plus the DEFAULT_CONSUMER rule; throws InvalidArgumentError. */
-export function checkConsumerGroup(group: unknown): string {
-  if (typeof group !== 'string' || group.trim().length === 0) throw InvalidArgumentError.format('consumerGroup', 'the specified group is blank');
-  if (group.length > CONSUMER_GROUP_MAX_LENGTH) {
-    throw InvalidArgumentError.format('consumerGroup', `the specified group is longer than group max length ${CONSUMER_GROUP_MAX_LENGTH}`);
-  }
-  if (!GROUP_PATTERN.test(group)) {
-    throw InvalidArgumentError.format('consumerGroup', `the specified group[${group}] contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$`);
-  }
-  if (group === DEFAULT_CONSUMER_GROUP) throw InvalidArgumentError.format('consumerGroup', `consumerGroup can not equal ${DEFAULT_CONSUMER_GROUP}`);
-  return group;
-}
-
 /** "yyyyMMddHHmmss" (local time, Java's UtilAll.YYYYMMDDHHMMSS), a Date, or ms → ms since the epoch. */
 export function parseConsumeTimestamp(value: number | Date | string): number {
   if (value instanceof Date) {
@@ -170,14 +154,7 @@ export function parseConsumeTimestamp(value: number | Date | string): number {
 }
 
 export function resolvePushConsumerOptions(options: PushConsumerOptions, nowMs = Date.now()): ResolvedPushConsumerOptions {
-  const messageModel = options.messageModel ?? 'CLUSTERING';
-  if (messageModel !== 'CLUSTERING' && messageModel !== 'BROADCASTING') {
-    throw InvalidArgumentError.format('messageModel', `must be CLUSTERING or BROADCASTING, got ${String(messageModel)}`);
-  }
-  const consumeFromWhere = options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET';
-  if (!['CONSUME_FROM_LAST_OFFSET', 'CONSUME_FROM_FIRST_OFFSET', 'CONSUME_FROM_TIMESTAMP'].includes(consumeFromWhere)) {
-    throw InvalidArgumentError.format('consumeFromWhere', `unknown value ${String(consumeFromWhere)}`);
-  }
+  const { messageModel, consumeFromWhere } = resolveConsumeModel(options);
   const allocateStrategy = options.allocateStrategy ?? allocateAveragely;
   if (typeof allocateStrategy !== 'function') throw InvalidArgumentError.format('allocateStrategy', 'must be a function');
   const maxReconsumeTimes = intOption('maxReconsumeTimes', options.maxReconsumeTimes, -1, -1, 0x7fffffff);
@@ -238,11 +215,8 @@ export class PushConsumer {
 
   /** Throws InvalidArgumentError for a bad option or when no name server is given (option or NAMESRV_ADDR). */
   constructor(options: PushConsumerOptions) {
-    if (typeof options !== 'object' || options === null) throw InvalidArgumentError.format('options', 'must be an object');
-    this.options = Object.freeze(resolvePushConsumerOptions(options));
-    this.consumerGroup = this.options.consumerGroup;
-    this.clientConfig = clientConfig(options, resolveNamesrvAddr(options.namesrvAddr));
-    this.logger = this.clientConfig.logger;
+    ({ options: this.options, consumerGroup: this.consumerGroup, clientConfig: this.clientConfig, logger: this.logger } =
+      consumerSettings(options, resolvePushConsumerOptions));
     this.offsetStoreValue = options.offsetStore ?? null;
     this.member = {
       consumerData: () => this.consumerData(),
@@ -387,17 +361,12 @@ export class PushConsumer {
    * else uses it. Idempotent.
    */
   shutdown(): Promise<void> {
-    if (this.stopping !== null) return this.stopping;
-    if (this.state === 'created') {
-      this.state = 'stopped';
-      this.stopping = Promise.resolve();
-      return this.stopping;
-    }
-    this.stopping = this.doShutdown();
+    this.stopping ??= this.doShutdown();
     return this.stopping;
   }
 
   private async doShutdown(): Promise<void> {
+    if (this.state === 'created') return void (this.state = 'stopped'); // never started: nothing to undo
     this.state = 'stopping';
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
@@ -761,39 +730,18 @@ export class PushConsumer {
 
   // ---- offsets at the broker ------------------------------------------------------------------------------------------
 
-  private async masterAddress(mq: MessageQueue): Promise<string> {
-    const instance = this.requireRunning();
-    let address = instance.findBrokerAddressInPublish(mq.brokerName);
-    if (address === undefined) {
-      await instance.updateTopicRoute(mq.topic);
-      address = instance.findBrokerAddressInPublish(mq.brokerName);
-    }
-    if (address === undefined) {
-      throw new MQClientError(`the broker[${mq.brokerName}] not exist`, {
-        topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId, code: ClientErrorCode.BROKER_NOT_EXIST_EXCEPTION,
-      });
-    }
-    return address;
-  }
-
-  private async offsetRequest(mq: MessageQueue, code: number, header: Record<string, string>): Promise<number> {
-    const instance = this.requireRunning();
-    const address = await this.masterAddress(mq);
-    const context: ErrorContext = { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId, brokerAddr: address };
-    const response = await instance.invokeBroker(address, requestCommand(code, header), this.clientConfig.mqClientApiTimeoutMs, context);
-    if (response.code !== ResponseCode.SUCCESS) throw new MQBrokerError(response.code, response.remark, address, context);
-    return decodeCustomHeader(OffsetResponseHeader, response.extFields).offset;
+  private async offsetRequest(mq: MessageQueue, request: RemotingCommand): Promise<number> {
+    return queryBrokerOffset(this.requireRunning(), mq, request, this.clientConfig.mqClientApiTimeoutMs);
   }
 
   /** GET_MAX_OFFSET at the queue's master. */
   maxOffset(mq: MessageQueue): Promise<number> {
-    return this.offsetRequest(mq, RequestCode.GET_MAX_OFFSET, encodeCustomHeader(GetMaxOffsetRequestHeader, { topic: mq.topic, queueId: mq.queueId }));
+    return this.offsetRequest(mq, maxOffsetRequest(mq));
   }
 
   /** SEARCH_OFFSET_BY_TIMESTAMP at the queue's master. */
   searchOffset(mq: MessageQueue, timestampMs: number): Promise<number> {
-    return this.offsetRequest(mq, RequestCode.SEARCH_OFFSET_BY_TIMESTAMP,
-      encodeCustomHeader(SearchOffsetRequestHeader, { topic: mq.topic, queueId: mq.queueId, timestamp: timestampMs }));
+    return this.offsetRequest(mq, searchOffsetRequest(mq, timestampMs));
   }
 
   // ---- retries ------------------------------------------------------------------------------------------------------
