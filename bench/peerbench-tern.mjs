@@ -13,8 +13,12 @@ const TOPIC_QUEUES = 8;
 
 function startTern(dataDir, flushDiskType) {
   const child = spawn(process.execPath, [
+    // Experiments only: node flags for the broker, e.g. PEERBENCH_TERN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    ...(process.env.PEERBENCH_TERN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     path.join(repo, 'packages', 'cli', 'bin', 'tern.js'), 'start', '--data-dir', path.join(dataDir, 'tern'),
     '--namesrv-port', '0', '--listen-port', '0', '--set', `flushDiskType=${flushDiskType}`,
+    // Experiments only: extra broker.conf keys, e.g. PEERBENCH_TERN_SET="messageIndexEnable=false flushIntervalConsumeQueue=5000".
+    ...(process.env.PEERBENCH_TERN_SET ?? '').split(/\s+/).filter(Boolean).flatMap((kv) => ['--set', kv]),
   ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERN_LOG_LEVEL: 'warn' } });
   let stdout = '';
   let stderr = '';
