@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 import { MiB, ProtocolError } from '@tern/common';
 import {
   KEY_SEPARATOR, MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, PROPERTIES_MAX_BYTES, PROPERTY_SEPARATOR,
-  createOffsetMessageId, decodeMessageRecord, encodeProperties, formatHostAddress, topicProblem,
+  RECORD_FIXED_BYTES_IPV4, RecordField, encodeProperties, formatHostAddress, readInt64, recordLayout, topicProblem,
 } from '@tern/protocol';
 import { InvalidMessageError } from './errors.js';
 
@@ -267,47 +267,93 @@ export interface DecodeMessagesOptions {
 
 /** Decodes the one record at `position` of `source` (a PULL body or a single record). Throws ProtocolError. */
 export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMessagesOptions = {}): MessageExt {
-  let record;
-  try {
-    record = decodeMessageRecord(source, position);
-  } catch (error) {
-    throw new ProtocolError(`message record at byte ${position}: ${(error as Error).message}`, { cause: error });
-  }
-  const properties: Record<string, string> = Object.fromEntries(record.propertyMap);
-  let body = Buffer.from(record.body.buffer, record.body.byteOffset, record.body.byteLength);
-  if ((record.sysFlag & MessageSysFlag.COMPRESSED) !== 0 && options.inflate !== false) {
+  // Read in place: this runs for every consumed message, so no intermediate record object, no copies of the body or
+  // the hosts, and the properties string is split straight into the result object.
+  const fail = (reason: string): never => {
+    throw new ProtocolError(`message record at byte ${position}: ${reason}`);
+  };
+  if (position + RECORD_FIXED_BYTES_IPV4 > source.length) fail('shorter than a record header');
+  const totalSize = source.readInt32BE(position);
+  const end = position + totalSize;
+  if (totalSize < RECORD_FIXED_BYTES_IPV4 || end > source.length) fail(`total size ${totalSize} runs past the body`);
+  const sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
+  const layout = recordLayout(sysFlag);
+  const bornIpBytes = sysFlag & MessageSysFlag.BORNHOST_V6 ? 16 : 4;
+  const storeIpBytes = sysFlag & MessageSysFlag.STOREHOSTADDRESS_V6 ? 16 : 4;
+  const storeHostAt = position + layout.storeHostAt;
+  const bodyLengthAt = position + layout.bodyLengthAt;
+  if (bodyLengthAt + 4 > end) fail('header longer than the record');
+  const bodyLength = source.readInt32BE(bodyLengthAt);
+  const bodyStart = bodyLengthAt + 4;
+  const topicLengthAt = bodyStart + bodyLength;
+  if (bodyLength < 0 || topicLengthAt + 1 > end) fail(`body length ${bodyLength} runs past the record`);
+  const topicLength = source.readUInt8(topicLengthAt);
+  const propertiesLengthAt = topicLengthAt + 1 + topicLength;
+  if (propertiesLengthAt + 2 > end) fail('topic runs past the record');
+  const propertiesLength = source.readInt16BE(propertiesLengthAt);
+  if (propertiesLengthAt + 2 + propertiesLength !== end) fail('field lengths do not add up to the total size');
+  const properties = parseProperties(source.toString('utf8', propertiesLengthAt + 2, end));
+  let body = source.subarray(bodyStart, topicLengthAt);
+  if ((sysFlag & MessageSysFlag.COMPRESSED) !== 0 && options.inflate !== false) {
     try {
       body = inflateSync(body);
     } catch (error) {
       throw new ProtocolError(`message record at byte ${position}: compressed body does not inflate: ${(error as Error).message}`, { cause: error });
     }
   }
-  const offsetMsgId = createOffsetMessageId(record.storeHost, record.physicalOffset);
   const keys = properties[MessageProperty.KEYS];
   const delay = Number(properties[MessageProperty.DELAY_TIME_LEVEL] ?? 0);
-  return Object.freeze({
-    topic: record.topic,
+  const physicalOffset = readInt64(source, position + RecordField.PHYSICAL_OFFSET);
+  const offsetMsgId = source.toString('hex', storeHostAt, storeHostAt + storeIpBytes + 4).toUpperCase()
+    + physicalOffset.toString(16).toUpperCase().padStart(16, '0');
+  // A plain object (consumers copy messages with spreads, e.g. to restore a retry message's topic).
+  return {
+    topic: source.toString('utf8', topicLengthAt + 1, propertiesLengthAt),
     body,
-    flag: record.flag,
+    flag: source.readInt32BE(position + RecordField.FLAG),
     msgId: properties[MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX] ?? offsetMsgId,
     offsetMsgId,
-    queueId: record.queueId,
-    queueOffset: record.queueOffset,
-    commitLogOffset: record.physicalOffset,
-    sysFlag: record.sysFlag,
-    bornTimestamp: record.bornTimestampMs,
-    storeTimestamp: record.storeTimestampMs,
-    bornHost: formatHostAddress(record.bornHost),
-    storeHost: formatHostAddress(record.storeHost),
-    reconsumeTimes: record.reconsumeTimes,
-    preparedTransactionOffset: record.preparedTransactionOffset,
-    bodyCRC: record.bodyCrc,
-    storeSize: record.totalSizeBytes,
-    properties: Object.freeze(properties),
+    queueId: source.readInt32BE(position + RecordField.QUEUE_ID),
+    queueOffset: readInt64(source, position + RecordField.QUEUE_OFFSET),
+    commitLogOffset: physicalOffset,
+    sysFlag,
+    bornTimestamp: readInt64(source, position + RecordField.BORN_TIMESTAMP),
+    storeTimestamp: readInt64(source, position + layout.storeTimestampAt),
+    bornHost: hostText(source, position + RecordField.BORN_HOST, bornIpBytes),
+    storeHost: hostText(source, storeHostAt, storeIpBytes),
+    reconsumeTimes: source.readInt32BE(storeHostAt + storeIpBytes + 4),
+    preparedTransactionOffset: readInt64(source, storeHostAt + storeIpBytes + 8),
+    bodyCRC: source.readInt32BE(position + RecordField.BODY_CRC),
+    storeSize: totalSize,
+    properties,
     tags: properties[MessageProperty.TAGS],
-    keys: Object.freeze(keys === undefined ? [] : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0)),
+    keys: keys === undefined ? [] : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
     delayTimeLevel: Number.isInteger(delay) && delay > 0 ? delay : 0,
-  });
+  };
+}
+
+/** Properties string → object, as Java's parser: empty names or values dropped, the last repeat wins; the store's CRC property left out. */
+function parseProperties(text: string): Record<string, string> {
+  const properties: Record<string, string> = {};
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf(PROPERTY_SEPARATOR, start);
+    if (end === -1) end = text.length;
+    const at = text.indexOf(NAME_VALUE_SEPARATOR, start);
+    if (at > start && at < end - 1) {
+      const name = text.slice(start, at);
+      if (name !== MessageProperty.CRC32) properties[name] = text.slice(at + 1, end);
+    }
+    start = end + 1;
+  }
+  return properties;
+}
+
+/** "a.b.c.d:port" or "[v6]:port" from a record's host bytes. */
+function hostText(source: Buffer, at: number, ipBytes: number): string {
+  const port = source.readInt32BE(at + ipBytes);
+  if (ipBytes === 4) return `${source[at]}.${source[at + 1]}.${source[at + 2]}.${source[at + 3]}:${port}`;
+  return formatHostAddress({ ip: source.subarray(at, at + ipBytes), port });
 }
 
 /**
