@@ -2,7 +2,7 @@ import { inflateSync } from 'node:zlib';
 import { MiB, ProtocolError } from '@tern/common';
 import {
   KEY_SEPARATOR, MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, PROPERTIES_MAX_BYTES, PROPERTY_SEPARATOR,
-  RECORD_FIXED_BYTES_IPV4, RecordField, encodeProperties, formatHostAddress, readInt64, recordLayout, topicProblem,
+  RECORD_FIXED_BYTES_IPV4, RecordField, decodePropertiesToObject, encodeProperties, formatHostAddress, readInt64, recordLayout, topicProblem,
 } from '@tern/protocol';
 import { InvalidMessageError } from './errors.js';
 
@@ -292,7 +292,7 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
   if (propertiesLengthAt + 2 > end) fail('topic runs past the record');
   const propertiesLength = source.readInt16BE(propertiesLengthAt);
   if (propertiesLengthAt + 2 + propertiesLength !== end) fail('field lengths do not add up to the total size');
-  const properties = parseProperties(source.toString('utf8', propertiesLengthAt + 2, end));
+  const properties = decodePropertiesToObject(source.toString('utf8', propertiesLengthAt + 2, end), MessageProperty.CRC32);
   let body = source.subarray(bodyStart, topicLengthAt);
   if ((sysFlag & MessageSysFlag.COMPRESSED) !== 0 && options.inflate !== false) {
     try {
@@ -330,23 +330,6 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
     keys: keys === undefined ? [] : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
     delayTimeLevel: Number.isInteger(delay) && delay > 0 ? delay : 0,
   };
-}
-
-/** Properties string → object, as Java's parser: empty names or values dropped, the last repeat wins; the store's CRC property left out. */
-function parseProperties(text: string): Record<string, string> {
-  const properties: Record<string, string> = {};
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf(PROPERTY_SEPARATOR, start);
-    if (end === -1) end = text.length;
-    const at = text.indexOf(NAME_VALUE_SEPARATOR, start);
-    if (at > start && at < end - 1) {
-      const name = text.slice(start, at);
-      if (name !== MessageProperty.CRC32) properties[name] = text.slice(at + 1, end);
-    }
-    start = end + 1;
-  }
-  return properties;
 }
 
 /** "a.b.c.d:port" or "[v6]:port" from a record's host bytes. */

@@ -8,6 +8,7 @@ export {
   decodeProperties,
   findProperty,
   findKeyProperties,
+  decodePropertiesToObject,
 } from './message/properties.js';
 export type { KeyProperties } from './message/properties.js';
 export { MessageSysFlag, transactionType } from './message/sys-flag.js';

@@ -38,6 +38,26 @@ export function decodeProperties(text: string): Map<string, string> {
 }
 
 /**
+ * The same as decodeProperties into a plain object, in one pass without intermediate arrays (clients decode the
+ * properties of every received message). `skip` names a property to leave out.
+ */
+export function decodePropertiesToObject(text: string, skip?: string): Record<string, string> {
+  const properties: Record<string, string> = {};
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf(PROPERTY_SEPARATOR, start);
+    if (end === -1) end = text.length;
+    const at = text.indexOf(NAME_VALUE_SEPARATOR, start);
+    if (at > start && at < end - 1) {
+      const name = text.slice(start, at);
+      if (name !== skip) properties[name] = text.slice(at + 1, end);
+    }
+    start = end + 1;
+  }
+  return properties;
+}
+
+/**
  * Finds one property without building the whole map (the store reads TAGS, KEYS and UNIQ_KEY per put). Like
  * decodeProperties and Java's parser, the last non-empty value of a repeated name wins.
  */
