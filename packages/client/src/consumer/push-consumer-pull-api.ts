@@ -92,10 +92,13 @@ export class PullAPIWrapper {
     const kept = decoded.filter((message) => matchesSubscription(subscription, message));
     const minOffset = String(result.minOffset);
     const maxOffset = String(result.maxOffset);
-    const msgFoundList = kept.map((message) => Object.freeze({
-      ...message,
-      properties: Object.freeze({ ...message.properties, [MessageProperty.MIN_OFFSET]: minOffset, [MessageProperty.MAX_OFFSET]: maxOffset }),
-    }));
+    // decodeMessages returns fresh objects this consumer owns: stamp them in place rather than copying each one.
+    for (const message of kept) {
+      const properties = message.properties as Record<string, string>;
+      properties[MessageProperty.MIN_OFFSET] = minOffset;
+      properties[MessageProperty.MAX_OFFSET] = maxOffset;
+    }
+    const msgFoundList = kept;
     return { ...result, msgFoundList, brokerMessageCount: decoded.length };
   }
 }
