@@ -204,6 +204,17 @@ export function validateTopicForSend(topic: string): void {
   if (NOT_ALLOWED_SEND_TOPICS.has(topic)) throw new InvalidMessageError('topic', `sending message to topic[${topic}] is forbidden`, { topic });
 }
 
+/** System properties Tern's producer may add (WAIT, DELAY, UNIQ_KEY, TAGS/KEYS names) with separators, bounded. */
+const SYSTEM_PROPERTIES_BYTES_MAX = 256;
+
+function propertiesUpperBoundBytes(message: Message): number {
+  // A message carrying a whole system property map (rebuilt from a received one) is measured exactly.
+  if (systemPropertiesOf.has(message)) return Number.POSITIVE_INFINITY;
+  let chars = (message.tags?.length ?? 0) + message.keys.reduce((sum, key) => sum + key.length + 1, 0);
+  for (const name in message.properties) chars += name.length + (message.properties[name]?.length ?? 0) + 2;
+  return chars * 3 + SYSTEM_PROPERTIES_BYTES_MAX;
+}
+
 /**
  * Java's Validators.checkMessage: valid topic, non-empty body, body ≤ maxMessageSize; plus the properties string
  * within RocketMQ's 32767-byte limit (the broker would answer MESSAGE_ILLEGAL). Throws InvalidMessageError.
@@ -216,6 +227,9 @@ export function validateMessage(message: Message, maxMessageSize: number = MESSA
   if (message.body.length > maxMessageSize) {
     throw new InvalidMessageError('body', `the message body size ${message.body.length} is over the max value ${maxMessageSize}`, { topic });
   }
+  // Encoding the properties only to measure them is most of this check's cost: skip it when even three UTF-8 bytes
+  // per character (plus separators and the system properties) cannot reach the limit.
+  if (propertiesUpperBoundBytes(message) <= PROPERTIES_MAX_BYTES) return;
   const propertiesBytes = Buffer.byteLength(encodeProperties(message.propertyMap()), 'utf8');
   if (propertiesBytes > PROPERTIES_MAX_BYTES) {
     throw new InvalidMessageError('properties', `the encoded properties take ${propertiesBytes} bytes, more than ${PROPERTIES_MAX_BYTES}`, { topic });
