@@ -5,7 +5,6 @@
  */
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
-import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { withTimeout } from '@tern/testkit';
 
@@ -141,18 +140,7 @@ export function shardingQueue(key: string, queueCount: number): number {
   return createHash('md5').update(key).digest().readUInt32BE(0) % queueCount;
 }
 
-/** A TCP port that was free a moment ago (bound on 127.0.0.1 with port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '@tern/testkit';
 
 const watchedInner = new WeakSet<object>();
 

@@ -1,7 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { sleep, waitFor } from '@tern/testkit';
+import { freePort, sleep, waitFor } from '@tern/testkit';
 import { ConsumeConcurrentlyStatus, Message, PushConsumer } from '../src/index.js';
 import { PushConsumerFixture, unique } from './push-consumer-helpers.js';
 
@@ -13,17 +12,6 @@ import { PushConsumerFixture, unique } from './push-consumer-helpers.js';
 /** Level n = n seconds. */
 const DELAY_LEVELS = Array.from({ length: 18 }, (_, i) => `${i + 1}s`).join(' ');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('push consumer and delay levels across a broker restart', () => {
   const fixture = new PushConsumerFixture();

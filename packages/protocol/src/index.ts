@@ -55,7 +55,7 @@ export {
   requestCommand, responseCommand, stringFields,
 } from './remoting/remoting-command.js';
 export { encodeJsonHeader, decodeJsonHeader, encodeBinaryHeader, decodeBinaryHeader, decodeHeader } from './remoting/header-codec.js';
-export { encodeFrame, decodeFrameContent, FrameDecoder } from './remoting/frame-codec.js';
+export { encodeFrame, encodeFrameParts, decodeFrameContent, FrameDecoder } from './remoting/frame-codec.js';
 export type { RequestCodeName } from './remoting/request-code.js';
 export { RequestCode, requestCodeName } from './remoting/request-code.js';
 export type { ResponseCodeInfo, ResponseCodeName } from './remoting/response-code.js';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { InvalidArgumentError, type Logger } from '@tern/common';
 import {
-  FrameDecoder, RemotingFlag, ResponseCode, encodeFrame, isOneway, isResponse, responseCommand, type RemotingCommand,
+  FrameDecoder, RemotingFlag, ResponseCode, encodeFrameParts, isOneway, isResponse, responseCommand, type RemotingCommand,
 } from '@tern/protocol';
 import { formatSocketAddress } from './address.js';
 import { RemotingBusyError, RemotingConnectionError, RemotingTimeoutError } from './errors.js';
@@ -212,7 +212,7 @@ export class TcpRemotingChannel implements RemotingChannel {
 
   private write(command: RemotingCommand, callback?: (error?: Error | null) => void): void {
     if (this.closeReason !== null) throw this.closedError();
-    const frame = encodeFrame(command);
+    const frame = encodeFrameParts(command);
     if (this.settings.trace) this.settings.trace(traceLine('out', this.remoteAddress, command));
     if (this.socket.writableLength >= this.settings.writeBufferMaxBytes) {
       this.settings.logger.warn(`remoting: closing ${this.remoteAddress}: peer leaves ${this.socket.writableLength} bytes unread`,
@@ -230,7 +230,12 @@ export class TcpRemotingChannel implements RemotingChannel {
         this.socket.uncork();
       });
     }
-    this.socket.write(frame, callback);
+    if (frame.body === null) {
+      this.socket.write(frame.head, callback);
+    } else {
+      this.socket.write(frame.head);
+      this.socket.write(frame.body, callback);
+    }
   }
 
   private onData(chunk: Buffer): void {

@@ -11,3 +11,4 @@ export type {
   HeartbeatOptions,
 } from './test-client.js';
 export { Harness } from './harness.js';
+export { freePort } from './free-port.js';

@@ -1,5 +1,5 @@
 import {
-  MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, decodeProperties, encodeProperties, transactionType, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
+  MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, transactionType, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
   type SendMessageRequestHeader, decodeSendMessageRequestHeader, encodeCustomHeader, responseCommand, topicProblem,
 } from '@tern/protocol';
 import type { PutMessageInput, PutResult } from '@tern/store';
@@ -9,7 +9,7 @@ import { isWriteable } from '../topic/perm.js';
 import { DLQ_GROUP_TOPIC_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX } from '../topic/topic-config-manager.js';
 import { decodeBatchBody } from './batch-body.js';
 import { parseRemoteHost } from './remote-host.js';
-import { delayLevelOf, toScheduled } from '../schedule/delay-message.js';
+import { toScheduled } from '../schedule/delay-message.js';
 
 /** The client version from which SEND_MESSAGE's maxReconsumeTimes is honoured (MQVersion V3_4_9). */
 const VERSION_V3_4_9 = 121;
@@ -46,20 +46,14 @@ export function sendMessageProcessor(context: BrokerContext) {
     if (body.length > context.config.maxMessageSize) {
       return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, `the message body size ${body.length} exceeds maxMessageSize ${context.config.maxMessageSize}`);
     }
-    let properties = storedProperties(header.properties ?? '', context.config.brokerClusterName);
-    if (topic.startsWith(DLQ_GROUP_TOPIC_PREFIX) && delayLevelOf(properties) > 0) {
-      // Diverted to the DLQ: Java resets the delay level, so a later re-send of a dead letter is not delayed.
-      const map = decodeProperties(properties);
-      map.delete(MessageProperty.DELAY_TIME_LEVEL);
-      properties = encodeProperties(map);
-    }
+    const { properties, delayLevel } = rewriteSendProperties(
+      header.properties ?? '', context.config.brokerClusterName, topic.startsWith(DLQ_GROUP_TOPIC_PREFIX));
     const bornHost = parseRemoteHost(channel.remoteAddress);
     const base = {
       topic, queueId, sysFlag: header.sysFlag, bornTimestampMs: header.bornTimestamp, bornHost,
       reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
     };
     let result: PutResult;
-    const delayLevel = topic.startsWith(DLQ_GROUP_TOPIC_PREFIX) ? 0 : delayLevelOf(properties);
     const transaction = transactionType(header.sysFlag);
     if (delayLevel > 0 && (transaction === MessageSysFlag.TRANSACTION_NOT_TYPE || transaction === MessageSysFlag.TRANSACTION_COMMIT_TYPE)
       && request.code !== RequestCode.SEND_BATCH_MESSAGE && !header.batch) {
@@ -148,20 +142,36 @@ const WAIT_PROPERTY = MessageProperty.WAIT_STORE_MSG_OK + NAME_VALUE_SEPARATOR;
  * broker's cluster. String surgery instead of a decode/encode round trip: this runs for every message.
  */
 export function storedProperties(properties: string, clusterName: string): string {
+  return rewriteSendProperties(properties, clusterName, false).properties;
+}
+
+const DELAY_PROPERTY = MessageProperty.DELAY_TIME_LEVEL + NAME_VALUE_SEPARATOR;
+const CLUSTER_PROPERTY = MessageProperty.CLUSTER + NAME_VALUE_SEPARATOR;
+
+/**
+ * storedProperties, also reporting the DELAY level found (0 for none) and optionally dropping DELAY (a message
+ * diverted to the DLQ: Java resets its delay level). One pass over the string per send.
+ */
+function rewriteSendProperties(properties: string, clusterName: string, dropDelay: boolean): { properties: string; delayLevel: number } {
   let out = '';
+  let delayLevel = 0;
   let start = 0;
   while (start < properties.length) {
     let end = properties.indexOf(PROPERTY_SEPARATOR, start);
     if (end === -1) end = properties.length;
     const item = properties.slice(start, end);
     const nameEnd = item.indexOf(NAME_VALUE_SEPARATOR);
-    // Java's parser drops items with an empty name or value; so do we.
-    if (nameEnd > 0 && nameEnd < item.length - 1 && !item.startsWith(WAIT_PROPERTY) && !item.startsWith(`${MessageProperty.CLUSTER}${NAME_VALUE_SEPARATOR}`)) {
-      out += (out.length > 0 ? PROPERTY_SEPARATOR : '') + item;
-    }
     start = end + 1;
+    // Java's parser drops items with an empty name or value; so do we.
+    if (nameEnd <= 0 || nameEnd >= item.length - 1 || item.startsWith(WAIT_PROPERTY) || item.startsWith(CLUSTER_PROPERTY)) continue;
+    if (item.startsWith(DELAY_PROPERTY)) {
+      const level = Number(item.slice(DELAY_PROPERTY.length));
+      delayLevel = Number.isInteger(level) && level > 0 ? level : 0;
+      if (dropDelay) continue;
+    }
+    out += (out.length > 0 ? PROPERTY_SEPARATOR : '') + item;
   }
-  return out + (out.length > 0 ? PROPERTY_SEPARATOR : '') + MessageProperty.CLUSTER + NAME_VALUE_SEPARATOR + clusterName;
+  return { properties: out + (out.length > 0 ? PROPERTY_SEPARATOR : '') + CLUSTER_PROPERTY + clusterName, delayLevel: dropDelay ? 0 : delayLevel };
 }
 
 /** A batch member's properties followed by the batch's own (RocketMQ appends the batch properties to each). */

@@ -1,4 +1,4 @@
-import { MessageProperty, decodeProperties, encodeProperties, findProperty } from '@tern/protocol';
+import { MessageProperty, decodeProperties, encodeProperties } from '@tern/protocol';
 import { SCHEDULE_TOPIC } from '@tern/store';
 
 /** The fields of a message that delay handling rewrites. */
@@ -6,13 +6,6 @@ export interface RoutableMessage {
   topic: string;
   queueId: number;
   properties: string;
-}
-
-/** The DELAY level a message asks for (0 for none or a malformed value). */
-export function delayLevelOf(properties: string): number {
-  const value = findProperty(properties, MessageProperty.DELAY_TIME_LEVEL);
-  const level = value === undefined ? 0 : Number(value);
-  return Number.isInteger(level) && level > 0 ? level : 0;
 }
 
 /**

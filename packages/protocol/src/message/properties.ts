@@ -27,19 +27,13 @@ export function encodeProperties(properties: ReadonlyMap<string, string> | Recor
 
 /** Decodes a properties string; tolerates a trailing separator (ali-ons writes one) and drops empty items. */
 export function decodeProperties(text: string): Map<string, string> {
-  const properties = new Map<string, string>();
-  if (text.length === 0) return properties;
-  for (const item of text.split(PROPERTY_SEPARATOR)) {
-    const at = item.indexOf(NAME_VALUE_SEPARATOR);
-    if (at <= 0 || at === item.length - 1) continue;
-    properties.set(item.slice(0, at), item.slice(at + 1));
-  }
-  return properties;
+  return new Map(Object.entries(decodePropertiesToObject(text)));
 }
 
 /**
- * The same as decodeProperties into a plain object, in one pass without intermediate arrays (clients decode the
- * properties of every received message). `skip` names a property to leave out.
+ * The same into a plain object, in one pass without intermediate arrays (clients decode the properties of every
+ * received message). `skip` names a property to leave out. The last non-empty value of a repeated name wins, as in
+ * Java's parser.
  */
 export function decodePropertiesToObject(text: string, skip?: string): Record<string, string> {
   const properties: Record<string, string> = {};
@@ -50,7 +44,9 @@ export function decodePropertiesToObject(text: string, skip?: string): Record<st
     const at = text.indexOf(NAME_VALUE_SEPARATOR, start);
     if (at > start && at < end - 1) {
       const name = text.slice(start, at);
-      if (name !== skip) properties[name] = text.slice(at + 1, end);
+      // A property named __proto__ is data from the wire, never the object's prototype.
+      if (name === '__proto__') Object.defineProperty(properties, name, { value: text.slice(at + 1, end), enumerable: true, writable: true, configurable: true });
+      else if (name !== skip) properties[name] = text.slice(at + 1, end);
     }
     start = end + 1;
   }

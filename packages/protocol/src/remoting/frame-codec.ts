@@ -2,16 +2,24 @@ import { ProtocolError } from '@tern/common';
 import { FRAME_MAX_BYTES_DEFAULT, type RemotingCommand, SerializeType } from './remoting-command.js';
 import { decodeHeader, encodeBinaryHeader, encodeJsonHeader } from './header-codec.js';
 
-/** Encodes one frame, header in the command's serialize type. */
-export function encodeFrame(command: RemotingCommand): Buffer {
+/**
+ * The frame up to the end of its header (length word, header-length word, header) and the body, separately: a
+ * transport writes both (one writev while corked) instead of copying a large pull or send body into a new buffer.
+ */
+export function encodeFrameParts(command: RemotingCommand): { head: Buffer; body: Buffer | null } {
   const header = command.serializeType === SerializeType.ROCKETMQ ? encodeBinaryHeader(command) : encodeJsonHeader(command);
   const bodyLength = command.body?.length ?? 0;
-  const frame = Buffer.allocUnsafe(8 + header.length + bodyLength);
-  frame.writeInt32BE(4 + header.length + bodyLength, 0);
-  frame.writeInt32BE(((command.serializeType & 0xff) << 24) | header.length, 4);
-  header.copy(frame, 8);
-  if (command.body) command.body.copy(frame, 8 + header.length);
-  return frame;
+  const head = Buffer.allocUnsafe(8 + header.length);
+  head.writeInt32BE(4 + header.length + bodyLength, 0);
+  head.writeInt32BE(((command.serializeType & 0xff) << 24) | header.length, 4);
+  header.copy(head, 8);
+  return { head, body: bodyLength > 0 ? command.body : null };
+}
+
+/** Encodes one frame into one buffer, header in the command's serialize type. */
+export function encodeFrame(command: RemotingCommand): Buffer {
+  const { head, body } = encodeFrameParts(command);
+  return body ? Buffer.concat([head, body], head.length + body.length) : head;
 }
 
 /** Decodes one whole frame's content (everything after the length word). */
