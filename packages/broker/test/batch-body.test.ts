@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError } from '@tern/common';
+import { BATCH_MEMBER_FIELDS, BatchMemberField } from '@tern/store';
 import { type BatchMessage, decodeBatchBody, encodeBatchBody } from '../src/index.js';
+import { decodeBatchMembers } from '../src/processors/batch-body.js';
 
 const messages: BatchMessage[] = [
   { flag: 0, body: Buffer.from('hello'), properties: 'TAGS\u0001A\u0002KEYS\u0001k1' },
@@ -38,6 +40,30 @@ describe('batch body', () => {
     assert.equal(encoded.readInt32BE(16), 2);
     assert.equal(encoded.toString('utf8', 20, 22), 'ab');
     assert.equal(encoded.readInt16BE(22), propertyBytes);
+  });
+
+  it('the member table locates every field, past the initial table size too', () => {
+    const many: BatchMessage[] = [];
+    for (let i = 0; i < 300; i++) {
+      many.push({ flag: i % 2 === 0 ? -i - 1 : i * 65_537, body: Buffer.alloc(i % 7, i), properties: i % 5 === 0 ? '' : `KEYS\u0001k${i}` });
+    }
+    const encoded = encodeBatchBody(many);
+    const members = decodeBatchMembers(encoded);
+    assert.equal(members.length, many.length * BATCH_MEMBER_FIELDS);
+    many.forEach((m, i) => {
+      const at = i * BATCH_MEMBER_FIELDS;
+      assert.equal(members[at + BatchMemberField.FLAG], m.flag);
+      const bodyStart = members[at + BatchMemberField.BODY_START]!;
+      assert.deepEqual(encoded.subarray(bodyStart, bodyStart + members[at + BatchMemberField.BODY_LENGTH]!), m.body);
+      const propertiesStart = members[at + BatchMemberField.PROPERTIES_START]!;
+      assert.equal(encoded.toString('utf8', propertiesStart, propertiesStart + members[at + BatchMemberField.PROPERTIES_LENGTH]!), m.properties);
+    });
+  });
+
+  it('a negative properties length is a ProtocolError', () => {
+    const encoded = encodeBatchBody([{ flag: 0, body: Buffer.from('ab'), properties: 'x' }]);
+    encoded.writeInt16BE(-1, 22);
+    assertProtocolError(encoded, /do not add up/);
   });
 
   it('a single message decodes', () => {

@@ -11,45 +11,75 @@ export interface AutoBatchSettings {
   batchMaxDelayMs: number;
 }
 
+/** What sending one batch gives back: the (batch's) SendResult, and every message's UNIQ_KEY in order. */
+export interface AutoBatchSent {
+  result: SendResult;
+  msgIds: readonly string[];
+}
+
 interface Pending {
-  messages: Message[];
-  resolvers: Array<{ resolve(result: SendResult): void; reject(error: Error): void }>;
+  readonly messages: Message[];
+  readonly resolves: Array<(result: SendResult) => void>;
+  readonly rejects: Array<(error: Error) => void>;
+  readonly waitStoreMsgOK: boolean;
   bodyBytes: number;
   timer: NodeJS.Timeout | null;
   scheduled: boolean;
 }
 
+/** The batch `send` is adding a caller to: read by `joinPending`, the one executor every send's promise shares. */
+let joining: Pending | null = null;
+
+function joinPending(resolve: (result: SendResult) => void, reject: (error: Error) => void): void {
+  joining!.resolves.push(resolve);
+  joining!.rejects.push(reject);
+}
+
+/** One message's SendResult out of its batch's: its UNIQ_KEY, offset message id and queue offset. */
+function memberResult(batch: SendResult, msgId: string, offsetMsgId: string, queueOffset: number): SendResult {
+  const result: SendResult = { sendStatus: batch.sendStatus, msgId, offsetMsgId, messageQueue: batch.messageQueue, queueOffset };
+  if (batch.transactionId !== undefined) result.transactionId = batch.transactionId;
+  if (batch.regionId !== undefined) result.regionId = batch.regionId;
+  if (batch.traceOn !== undefined) result.traceOn = batch.traceOn;
+  return result;
+}
+
 /**
  * Coalesces concurrent sends of one topic into SEND_BATCH_MESSAGE requests. Each caller still gets its own
  * SendResult (its UNIQ_KEY, offset message id and queue offset) once the batch is acknowledged, or the batch's error.
- * A batch lands in one queue: messages sent together stay in send order.
+ * A batch lands in one queue: messages sent together stay in send order. Messages of one batch share their
+ * waitStoreMsgOK (RocketMQ requires it): a send with the other value flushes the batch waiting and starts a new one.
  */
 export class AutoBatcher {
   private readonly pending = new Map<string, Pending>();
 
   constructor(
     private readonly settings: AutoBatchSettings,
-    private readonly sendBatch: (messages: Message[]) => Promise<SendResult>,
+    /** Sends one batch (of one message: a plain send). */
+    private readonly sendBatch: (messages: Message[]) => Promise<AutoBatchSent>,
   ) {}
 
   send(message: Message): Promise<SendResult> {
-    let batch = this.pending.get(message.topic);
-    if (batch && batch.bodyBytes + message.body.length > this.settings.batchMaxBytes) {
-      this.flush(message.topic);
+    const topic = message.topic;
+    let batch = this.pending.get(topic);
+    if (batch !== undefined
+      && (batch.bodyBytes + message.body.length > this.settings.batchMaxBytes || batch.waitStoreMsgOK !== message.waitStoreMsgOK)) {
+      this.flush(topic);
       batch = undefined;
     }
-    if (!batch) {
-      batch = { messages: [], resolvers: [], bodyBytes: 0, timer: null, scheduled: false };
-      this.pending.set(message.topic, batch);
+    if (batch === undefined) {
+      batch = { messages: [], resolves: [], rejects: [], waitStoreMsgOK: message.waitStoreMsgOK, bodyBytes: 0, timer: null, scheduled: false };
+      this.pending.set(topic, batch);
     }
-    const promise = new Promise<SendResult>((resolve, reject) => batch.resolvers.push({ resolve, reject }));
+    joining = batch;
+    const promise = new Promise<SendResult>(joinPending);
+    joining = null;
     batch.messages.push(message);
     batch.bodyBytes += message.body.length;
     if (batch.messages.length >= this.settings.batchMaxMessages) {
-      this.flush(message.topic);
+      this.flush(topic);
     } else if (!batch.scheduled) {
       batch.scheduled = true;
-      const topic = message.topic;
       if (this.settings.batchMaxDelayMs > 0) batch.timer = setTimeout(() => this.flush(topic), this.settings.batchMaxDelayMs);
       else setImmediate(() => this.flush(topic));
     }
@@ -61,21 +91,19 @@ export class AutoBatcher {
     if (!batch) return;
     this.pending.delete(topic);
     if (batch.timer) clearTimeout(batch.timer);
-    if (batch.messages.length === 1) {
-      // A batch of one is a plain send: no batch framing on the wire.
-      this.sendBatch(batch.messages).then((result) => batch.resolvers[0]!.resolve(result), (error: Error) => batch.resolvers[0]!.reject(error));
-      return;
-    }
+    const { resolves, rejects } = batch;
     this.sendBatch(batch.messages).then(
-      (result) => {
-        const msgIds = result.msgId.split(',');
+      ({ result, msgIds }) => {
+        // A batch of one is a plain send: its result is the caller's as it is.
+        if (resolves.length === 1) {
+          resolves[0]!(result);
+          return;
+        }
         const offsetMsgIds = result.offsetMsgId.split(',');
-        batch.resolvers.forEach((resolver, i) => resolver.resolve({
-          ...result, msgId: msgIds[i] ?? '', offsetMsgId: offsetMsgIds[i] ?? '', queueOffset: result.queueOffset + i,
-        }));
+        for (let i = 0; i < resolves.length; i++) resolves[i]!(memberResult(result, msgIds[i] ?? '', offsetMsgIds[i] ?? '', result.queueOffset + i));
       },
       (error: Error) => {
-        for (const resolver of batch.resolvers) resolver.reject(error);
+        for (const reject of rejects) reject(error);
       },
     );
   }

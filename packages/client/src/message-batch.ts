@@ -22,27 +22,82 @@ export interface BatchEntry {
 
 /** Encodes `entries` as one SEND_BATCH_MESSAGE body. Throws RangeError for properties beyond 32767 bytes. */
 export function encodeBatchMessages(entries: readonly BatchEntry[]): Buffer {
-  const encodedProperties = entries.map((entry) => Buffer.from(entry.properties, 'utf8'));
+  const propertiesBytes = new Array<number>(entries.length);
   let total = 0;
-  entries.forEach((entry, i) => {
-    const properties = encodedProperties[i]!;
-    if (properties.length > 0x7fff) throw new RangeError(`batch entry ${i}: properties take ${properties.length} bytes, more than 32767`);
-    total += BATCH_ENTRY_FIXED_BYTES + entry.body.length + properties.length;
-  });
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  entries.forEach((entry, i) => {
-    const properties = encodedProperties[i]!;
-    const size = BATCH_ENTRY_FIXED_BYTES + entry.body.length + properties.length;
-    at = out.writeInt32BE(size, at);
-    at = out.writeInt32BE(0, at);
-    at = out.writeInt32BE(0, at);
-    at = out.writeInt32BE(entry.flag, at);
-    at = out.writeInt32BE(entry.body.length, at);
-    out.set(entry.body, at);
-    at += entry.body.length;
-    at = out.writeInt16BE(properties.length, at);
-    at += properties.copy(out, at);
-  });
-  return out;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const bytes = Buffer.byteLength(entry.properties, 'utf8');
+    if (bytes > 0x7fff) throw new RangeError(`batch entry ${i}: properties take ${bytes} bytes, more than 32767`);
+    propertiesBytes[i] = bytes;
+    total += BATCH_ENTRY_FIXED_BYTES + entry.body.length + bytes;
+  }
+  const writer = new BatchBodyWriter(total);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    writer.writeText(entry.properties, writer.beginEntry(entry.flag, entry.body, propertiesBytes[i]!), propertiesBytes[i]!);
+  }
+  return writer.finish();
 }
+
+/**
+ * Writes a batch body whose size is known beforehand, one entry at a time: `beginEntry` writes the fixed fields and
+ * the body, then the caller writes exactly the announced property bytes (`writeText`, or bytes of its own) before
+ * the next entry. Properties go straight into the body, with no intermediate Buffer per entry.
+ */
+export class BatchBodyWriter {
+  readonly body: Buffer;
+  private at = 0;
+  /** Where the current entry's properties end: the next entry starts there. */
+  private entryEnd = 0;
+
+  constructor(totalBytes: number) {
+    this.body = Buffer.allocUnsafe(totalBytes);
+  }
+
+  /** Writes an entry up to its properties; returns where its `propertiesBytes` property bytes go. */
+  beginEntry(flag: number, body: Uint8Array, propertiesBytes: number): number {
+    if (this.at !== this.entryEnd) throw new RangeError(`batch body: the previous entry's properties end at ${this.entryEnd}, not ${this.at}`);
+    const out = this.body;
+    let at = this.at;
+    at = out.writeInt32BE(BATCH_ENTRY_FIXED_BYTES + body.length + propertiesBytes, at);
+    at = out.writeInt32BE(0, at); // magic and bodyCRC: the broker fills them in
+    at = out.writeInt32BE(0, at);
+    at = out.writeInt32BE(flag, at);
+    at = out.writeInt32BE(body.length, at);
+    out.set(body, at);
+    at = out.writeInt16BE(propertiesBytes, at + body.length);
+    this.at = at;
+    this.entryEnd = at + propertiesBytes;
+    return at;
+  }
+
+  /** Writes `text` (`bytes` bytes of UTF-8) at `at` of the current entry's properties; returns where it ends. */
+  writeText(text: string, at: number, bytes: number): number {
+    const out = this.body;
+    if (bytes === text.length && bytes <= SHORT_ASCII_CHARS_MAX) {
+      // As many bytes as characters: ASCII. Short texts are copied here, cheaper than a call into the encoder.
+      for (let i = 0; i < bytes; i++) out[at + i] = text.charCodeAt(i);
+    } else if (out.write(text, at, bytes, 'utf8') !== bytes) {
+      throw new RangeError(`batch body: properties of ${bytes} bytes announced, fewer written`);
+    }
+    return this.wrote(at + bytes);
+  }
+
+  /** Records that the caller wrote the current entry's property bytes up to `end`; returns `end`. */
+  wrote(end: number): number {
+    if (end > this.entryEnd) throw new RangeError(`batch body: properties written up to ${end}, past the announced ${this.entryEnd}`);
+    this.at = end;
+    return end;
+  }
+
+  /** The body, once every entry is complete. */
+  finish(): Buffer {
+    if (this.at !== this.body.length || this.at !== this.entryEnd) {
+      throw new RangeError(`batch body: ${this.at} of ${this.body.length} bytes written`);
+    }
+    return this.body;
+  }
+}
+
+/** ASCII texts up to this many characters are copied by a loop rather than the UTF-8 encoder. */
+const SHORT_ASCII_CHARS_MAX = 64;

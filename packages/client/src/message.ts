@@ -52,8 +52,12 @@ export interface MessageInit extends MessageOptions {
   body: MessageBody;
 }
 
-/** Properties set with `Message.withSystemProperties`, kept outside the public shape. */
-const systemPropertiesOf = new WeakMap<Message, ReadonlyMap<string, string>>();
+/** The keys and properties of every message given none: shared, frozen, and recognised by identity. */
+const NO_KEYS: readonly string[] = Object.freeze([]);
+const NO_PROPERTIES: Readonly<Record<string, string>> = Object.freeze({});
+
+/** Reads a message's system properties (set by `Message.withSystemProperties`); bound in the class's static block. */
+let systemPropertiesOf: (message: Message) => ReadonlyMap<string, string> | undefined;
 
 /**
  * A message to send (RocketMQ's Message). Its fields are read-only. The constructor checks the shape of every field (types, tags
@@ -70,26 +74,48 @@ export class Message {
   readonly delayTimeLevel: number;
   readonly flag: number;
   readonly waitStoreMsgOK: boolean;
+  /** Set by `withSystemProperties` only; a private field keeps it outside the public shape. */
+  #systemProperties: ReadonlyMap<string, string> | undefined = undefined;
+
+  static {
+    systemPropertiesOf = (message) => message.#systemProperties;
+  }
 
   constructor(init: MessageInit);
   constructor(topic: string, body: MessageBody, options?: MessageOptions);
-  constructor(topicOrInit: string | MessageInit, body?: MessageBody, options: MessageOptions = {}) {
-    const init: MessageInit = typeof topicOrInit === 'object' && topicOrInit !== null
-      ? topicOrInit
-      : { ...options, topic: topicOrInit, body: body as MessageBody };
-    if (typeof init.topic !== 'string') throw new InvalidMessageError('topic', `must be a string, got ${typeof init.topic}`);
-    const topic = init.topic;
+  constructor(topicOrInit: string | MessageInit, body?: MessageBody, options?: MessageOptions) {
+    // No merged copy of the arguments: the fields are read from whichever object holds them (most sends pass none).
+    let topic: unknown;
+    let fields: MessageOptions | undefined;
+    if (typeof topicOrInit === 'object' && topicOrInit !== null) {
+      topic = topicOrInit.topic;
+      body = topicOrInit.body;
+      fields = topicOrInit;
+    } else {
+      topic = topicOrInit;
+      fields = options ?? undefined;
+    }
+    if (typeof topic !== 'string') throw new InvalidMessageError('topic', `must be a string, got ${typeof topic}`);
     this.topic = topic;
-    this.body = bodyBuffer(init.body, topic);
-    this.tags = checkTags(init.tags, topic);
-    this.keys = checkKeys(init.keys, topic);
-    this.properties = checkUserProperties(init.properties, topic);
-    this.delayTimeLevel = checkInteger('delayTimeLevel', init.delayTimeLevel ?? 0, 0, 0x7fffffff, topic);
-    this.flag = checkInteger('flag', init.flag ?? 0, -0x80000000, 0x7fffffff, topic);
-    if (init.waitStoreMsgOK !== undefined && typeof init.waitStoreMsgOK !== 'boolean') {
+    this.body = bodyBuffer(body, topic);
+    if (fields === undefined) {
+      this.tags = undefined;
+      this.keys = NO_KEYS;
+      this.properties = NO_PROPERTIES;
+      this.delayTimeLevel = 0;
+      this.flag = 0;
+      this.waitStoreMsgOK = true;
+      return;
+    }
+    this.tags = checkTags(fields.tags, topic);
+    this.keys = checkKeys(fields.keys, topic);
+    this.properties = checkUserProperties(fields.properties, topic);
+    this.delayTimeLevel = checkInteger('delayTimeLevel', fields.delayTimeLevel ?? 0, 0, 0x7fffffff, topic);
+    this.flag = checkInteger('flag', fields.flag ?? 0, -0x80000000, 0x7fffffff, topic);
+    if (fields.waitStoreMsgOK !== undefined && typeof fields.waitStoreMsgOK !== 'boolean') {
       throw new InvalidMessageError('waitStoreMsgOK', 'must be a boolean', { topic });
     }
-    this.waitStoreMsgOK = init.waitStoreMsgOK ?? true;
+    this.waitStoreMsgOK = fields.waitStoreMsgOK ?? true;
   }
 
   /**
@@ -102,7 +128,7 @@ export class Message {
     const message = new Message(topic, body, { flag });
     const map = properties instanceof Map ? new Map(properties) : new Map(Object.entries(properties));
     for (const [name, value] of map) checkPropertyText(`properties.${name}`, name, value, topic);
-    systemPropertiesOf.set(message, map);
+    message.#systemProperties = map;
     return message;
   }
 
@@ -116,7 +142,7 @@ export class Message {
    * Java's Message sets them (WAIT is always present, "true" unless waitStoreMsgOK is false).
    */
   propertyMap(): Map<string, string> {
-    const system = systemPropertiesOf.get(this);
+    const system = this.#systemProperties;
     if (system !== undefined) return new Map(system);
     const map = new Map(Object.entries(this.properties));
     if (this.tags !== undefined) map.set(MessageProperty.TAGS, this.tags);
@@ -125,6 +151,29 @@ export class Message {
     map.set(MessageProperty.WAIT_STORE_MSG_OK, String(this.waitStoreMsgOK));
     return map;
   }
+}
+
+const WAIT_TRUE_TEXT = MessageProperty.WAIT_STORE_MSG_OK + NAME_VALUE_SEPARATOR + 'true';
+const WAIT_FALSE_TEXT = MessageProperty.WAIT_STORE_MSG_OK + NAME_VALUE_SEPARATOR + 'false';
+
+/**
+ * `encodeProperties(message.propertyMap())` built straight as text, for the send path (no Map, no entry arrays):
+ * null for a message carrying system properties, whose map the caller must inspect. Every name and value was
+ * checked by the constructor (non-empty, no separators, user names not reserved), so nothing is dropped or repeated.
+ */
+export function encodedMessageProperties(message: Message): string | null {
+  if (systemPropertiesOf(message) !== undefined) return null;
+  let text = '';
+  const properties = message.properties;
+  if (properties !== NO_PROPERTIES) {
+    for (const name of Object.keys(properties)) text += name + NAME_VALUE_SEPARATOR + properties[name]! + PROPERTY_SEPARATOR;
+  }
+  if (message.tags !== undefined) text += MessageProperty.TAGS + NAME_VALUE_SEPARATOR + message.tags + PROPERTY_SEPARATOR;
+  if (message.keys.length > 0) text += MessageProperty.KEYS + NAME_VALUE_SEPARATOR + message.keys.join(KEY_SEPARATOR) + PROPERTY_SEPARATOR;
+  if (message.delayTimeLevel > 0) {
+    text += MessageProperty.DELAY_TIME_LEVEL + NAME_VALUE_SEPARATOR + String(message.delayTimeLevel) + PROPERTY_SEPARATOR;
+  }
+  return text + (message.waitStoreMsgOK ? WAIT_TRUE_TEXT : WAIT_FALSE_TEXT);
 }
 
 function bodyBuffer(body: unknown, topic: string): Buffer {
@@ -153,7 +202,7 @@ function checkTags(tags: unknown, topic: string): string | undefined {
 }
 
 function checkKeys(keys: unknown, topic: string): readonly string[] {
-  if (keys === undefined || keys === null) return Object.freeze([]);
+  if (keys === undefined || keys === null) return NO_KEYS;
   if (typeof keys === 'string') {
     if (hasSeparator(keys)) throw new InvalidMessageError('keys', 'contains a property separator character', { topic });
     return Object.freeze(keys.split(KEY_SEPARATOR).filter((key) => key.length > 0));
@@ -169,7 +218,7 @@ function checkKeys(keys: unknown, topic: string): readonly string[] {
 }
 
 function checkUserProperties(properties: unknown, topic: string): Readonly<Record<string, string>> {
-  if (properties === undefined || properties === null) return Object.freeze({});
+  if (properties === undefined || properties === null) return NO_PROPERTIES;
   if (typeof properties !== 'object' || Array.isArray(properties)) {
     throw new InvalidMessageError('properties', 'must be an object of string values', { topic });
   }
@@ -196,22 +245,30 @@ function checkInteger(property: string, value: unknown, min: number, max: number
  * InvalidMessageError.
  */
 export function validateTopicForSend(topic: string): void {
+  // Producers send to few topics: the last one that passed is known good (the check depends on the name only).
+  if (topic === lastValidTopic) return;
   const problem = topicProblem(topic);
   if (problem !== null) throw new InvalidMessageError('topic', problem, { topic });
   if (topic === AUTO_CREATE_TOPIC_KEY_TOPIC) {
     throw new InvalidMessageError('topic', `the topic[${topic}] is conflict with AUTO_CREATE_TOPIC_KEY_TOPIC`, { topic });
   }
   if (NOT_ALLOWED_SEND_TOPICS.has(topic)) throw new InvalidMessageError('topic', `sending message to topic[${topic}] is forbidden`, { topic });
+  lastValidTopic = topic;
 }
+
+let lastValidTopic: string | null = null;
 
 /** System properties Tern's producer may add (WAIT, DELAY, UNIQ_KEY, TAGS/KEYS names) with separators, bounded. */
 const SYSTEM_PROPERTIES_BYTES_MAX = 256;
 
 function propertiesUpperBoundBytes(message: Message): number {
   // A message carrying a whole system property map (rebuilt from a received one) is measured exactly.
-  if (systemPropertiesOf.has(message)) return Number.POSITIVE_INFINITY;
-  let chars = (message.tags?.length ?? 0) + message.keys.reduce((sum, key) => sum + key.length + 1, 0);
-  for (const name in message.properties) chars += name.length + (message.properties[name]?.length ?? 0) + 2;
+  if (systemPropertiesOf(message) !== undefined) return Number.POSITIVE_INFINITY;
+  let chars = message.tags?.length ?? 0;
+  const keys = message.keys;
+  for (let i = 0; i < keys.length; i++) chars += keys[i]!.length + 1;
+  const properties = message.properties;
+  if (properties !== NO_PROPERTIES) for (const name in properties) chars += name.length + (properties[name]?.length ?? 0) + 2;
   return chars * 3 + SYSTEM_PROPERTIES_BYTES_MAX;
 }
 
@@ -283,29 +340,26 @@ export interface DecodeMessagesOptions {
 export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMessagesOptions = {}): MessageExt {
   // Read in place: this runs for every consumed message, so no intermediate record object, no copies of the body or
   // the hosts, and the properties string is split straight into the result object.
-  const fail = (reason: string): never => {
-    throw new ProtocolError(`message record at byte ${position}: ${reason}`);
-  };
-  if (position + RECORD_FIXED_BYTES_IPV4 > source.length) fail('shorter than a record header');
+  if (position + RECORD_FIXED_BYTES_IPV4 > source.length) throw recordError(position, 'shorter than a record header');
   const totalSize = source.readInt32BE(position);
   const end = position + totalSize;
-  if (totalSize < RECORD_FIXED_BYTES_IPV4 || end > source.length) fail(`total size ${totalSize} runs past the body`);
+  if (totalSize < RECORD_FIXED_BYTES_IPV4 || end > source.length) throw recordError(position, `total size ${totalSize} runs past the body`);
   const sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
   const layout = recordLayout(sysFlag);
   const bornIpBytes = sysFlag & MessageSysFlag.BORNHOST_V6 ? 16 : 4;
   const storeIpBytes = sysFlag & MessageSysFlag.STOREHOSTADDRESS_V6 ? 16 : 4;
   const storeHostAt = position + layout.storeHostAt;
   const bodyLengthAt = position + layout.bodyLengthAt;
-  if (bodyLengthAt + 4 > end) fail('header longer than the record');
+  if (bodyLengthAt + 4 > end) throw recordError(position, 'header longer than the record');
   const bodyLength = source.readInt32BE(bodyLengthAt);
   const bodyStart = bodyLengthAt + 4;
   const topicLengthAt = bodyStart + bodyLength;
-  if (bodyLength < 0 || topicLengthAt + 1 > end) fail(`body length ${bodyLength} runs past the record`);
-  const topicLength = source.readUInt8(topicLengthAt);
+  if (bodyLength < 0 || topicLengthAt + 1 > end) throw recordError(position, `body length ${bodyLength} runs past the record`);
+  const topicLength = source[topicLengthAt]!;
   const propertiesLengthAt = topicLengthAt + 1 + topicLength;
-  if (propertiesLengthAt + 2 > end) fail('topic runs past the record');
+  if (propertiesLengthAt + 2 > end) throw recordError(position, 'topic runs past the record');
   const propertiesLength = source.readInt16BE(propertiesLengthAt);
-  if (propertiesLengthAt + 2 + propertiesLength !== end) fail('field lengths do not add up to the total size');
+  if (propertiesLengthAt + 2 + propertiesLength !== end) throw recordError(position, 'field lengths do not add up to the total size');
   const properties = decodePropertiesToObject(source.toString('utf8', propertiesLengthAt + 2, end), MessageProperty.CRC32);
   let body = source.subarray(bodyStart, topicLengthAt);
   if ((sysFlag & MessageSysFlag.COMPRESSED) !== 0 && options.inflate !== false) {
@@ -317,41 +371,114 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
   }
   const keys = properties[MessageProperty.KEYS];
   const delay = Number(properties[MessageProperty.DELAY_TIME_LEVEL] ?? 0);
-  const physicalOffset = readInt64(source, position + RecordField.PHYSICAL_OFFSET);
-  const offsetMsgId = source.toString('hex', storeHostAt, storeHostAt + storeIpBytes + 4).toUpperCase()
-    + physicalOffset.toString(16).toUpperCase().padStart(16, '0');
+  const offsetMsgId = offsetMessageId(source, storeHostAt, storeIpBytes + 4, position + RecordField.PHYSICAL_OFFSET);
   // A plain object (consumers copy messages with spreads, e.g. to restore a retry message's topic).
   return {
-    topic: source.toString('utf8', topicLengthAt + 1, propertiesLengthAt),
+    topic: lastTopic.text(source, topicLengthAt + 1, propertiesLengthAt),
     body,
     flag: source.readInt32BE(position + RecordField.FLAG),
     msgId: properties[MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX] ?? offsetMsgId,
     offsetMsgId,
     queueId: source.readInt32BE(position + RecordField.QUEUE_ID),
     queueOffset: readInt64(source, position + RecordField.QUEUE_OFFSET),
-    commitLogOffset: physicalOffset,
+    commitLogOffset: readInt64(source, position + RecordField.PHYSICAL_OFFSET),
     sysFlag,
     bornTimestamp: readInt64(source, position + RecordField.BORN_TIMESTAMP),
     storeTimestamp: readInt64(source, position + layout.storeTimestampAt),
-    bornHost: hostText(source, position + RecordField.BORN_HOST, bornIpBytes),
-    storeHost: hostText(source, storeHostAt, storeIpBytes),
+    bornHost: lastBornHost.text(source, position + RecordField.BORN_HOST, bornIpBytes),
+    storeHost: lastStoreHost.text(source, storeHostAt, storeIpBytes),
     reconsumeTimes: source.readInt32BE(storeHostAt + storeIpBytes + 4),
     preparedTransactionOffset: readInt64(source, storeHostAt + storeIpBytes + 8),
     bodyCRC: source.readInt32BE(position + RecordField.BODY_CRC),
     storeSize: totalSize,
     properties,
     tags: properties[MessageProperty.TAGS],
-    keys: keys === undefined ? [] : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
+    keys: keys === undefined ? NO_RECEIVED_KEYS : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
     delayTimeLevel: Number.isInteger(delay) && delay > 0 ? delay : 0,
   };
 }
 
-/** "a.b.c.d:port" or "[v6]:port" from a record's host bytes. */
-function hostText(source: Buffer, at: number, ipBytes: number): string {
-  const port = source.readInt32BE(at + ipBytes);
-  if (ipBytes === 4) return `${source[at]}.${source[at + 1]}.${source[at + 2]}.${source[at + 3]}:${port}`;
-  return formatHostAddress({ ip: source.subarray(at, at + ipBytes), port });
+function recordError(position: number, reason: string): ProtocolError {
+  return new ProtocolError(`message record at byte ${position}: ${reason}`);
 }
+
+/** The keys of a received message without KEYS: one shared, frozen empty list rather than an array per message. */
+const NO_RECEIVED_KEYS: readonly string[] = Object.freeze([]);
+
+const HEX_DIGIT_CODES = Buffer.from('0123456789ABCDEF', 'latin1');
+/** Room for the longest offset message id: 16-byte IPv6 store host + port + offset = 28 bytes = 56 hex digits. */
+const offsetIdScratch = Buffer.alloc(56);
+
+/**
+ * MessageDecoder.createMessageId: the store host (ip, port) and the physical offset bytes, in upper-case hex. Built
+ * as bytes in a scratch buffer and read back as one string, instead of several intermediate strings per message.
+ */
+function offsetMessageId(source: Buffer, storeHostAt: number, storeHostBytes: number, physicalOffsetAt: number): string {
+  let at = 0;
+  for (let i = storeHostAt; i < storeHostAt + storeHostBytes; i++) {
+    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! >> 4]!;
+    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! & 15]!;
+  }
+  for (let i = physicalOffsetAt; i < physicalOffsetAt + 8; i++) {
+    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! >> 4]!;
+    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! & 15]!;
+  }
+  return offsetIdScratch.toString('latin1', 0, at);
+}
+
+/**
+ * The text of the last host decoded for one field. A consumer's messages come from one broker (store host) and a
+ * few producer connections (born host), so most records repeat the previous host: its text is reused, not rebuilt.
+ */
+class LastHostText {
+  private ipv4 = -1;
+  private port = -1;
+  private text_ = '';
+
+  /** "a.b.c.d:port" or "[v6]:port" from a record's host bytes. */
+  text(source: Buffer, at: number, ipBytes: number): string {
+    const port = source.readInt32BE(at + ipBytes);
+    if (ipBytes !== 4) return formatHostAddress({ ip: source.subarray(at, at + ipBytes), port });
+    const ipv4 = source.readUInt32BE(at);
+    if (ipv4 !== this.ipv4 || port !== this.port) {
+      this.text_ = `${source[at]}.${source[at + 1]}.${source[at + 2]}.${source[at + 3]}:${port}`;
+      this.ipv4 = ipv4;
+      this.port = port;
+    }
+    return this.text_;
+  }
+}
+
+/** The last topic decoded, by its bytes: a pull answers records of one topic, so the string is decoded once. */
+class LastTopicText {
+  private readonly bytes = Buffer.alloc(TOPIC_BYTES_MAX);
+  private length = -1;
+  private text_ = '';
+
+  text(source: Buffer, start: number, end: number): string {
+    const length = end - start;
+    if (length === this.length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (source[start + i] !== this.bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.text_;
+    }
+    this.text_ = source.toString('utf8', start, end);
+    source.copy(this.bytes, 0, start, end);
+    this.length = length;
+    return this.text_;
+  }
+}
+
+/** A record's topic length is one byte. */
+const TOPIC_BYTES_MAX = 255;
+const lastTopic = new LastTopicText();
+const lastBornHost = new LastHostText();
+const lastStoreHost = new LastHostText();
 
 /**
  * Splits a PULL_MESSAGE body (stored records back to back, each starting with its int32 total size) into messages,
@@ -366,7 +493,8 @@ export function decodeMessages(body: Buffer | null, options: DecodeMessagesOptio
     if (at + 4 > body.length) throw new ProtocolError(`pull body: ${body.length - at} trailing bytes at byte ${at}`);
     const size = body.readInt32BE(at);
     if (size <= 0 || at + size > body.length) throw new ProtocolError(`pull body: record at byte ${at} claims ${size} of ${body.length - at} bytes`);
-    messages.push(decodeMessageExt(body.subarray(0, at + size), at, options));
+    // decodeMessageExt keeps to the record's own total size, which is `size`: no bounded view per record needed.
+    messages.push(decodeMessageExt(body, at, options));
     at += size;
   }
   return messages;

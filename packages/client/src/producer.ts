@@ -7,7 +7,7 @@ import { MQFaultStrategy } from './fault-strategy.js';
 import { AUTO_CREATE_TOPIC_KEY_TOPIC, MESSAGE_SIZE_MAX_BYTES_DEFAULT, type Message, validateMessage } from './message.js';
 import { type MessageQueueSelector, selectByShardingKey } from './queue-selector.js';
 import { TopicPublishInfo } from './route.js';
-import { AutoBatcher } from './auto-batch.js';
+import { AutoBatcher, type AutoBatchSent } from './auto-batch.js';
 import {
   type PrepareSettings, type PreparedSend, type SendRequestSettings, type SendResult, buildSendRequest, prepareBatch, prepareMessage,
   readSendResponse,
@@ -95,6 +95,9 @@ export type SendCallback = (error: Error | null, result?: SendResult) => void;
 
 type SendMode = 'sync' | 'oneway';
 
+/** The options of a send given none (not one new object per send). */
+const NO_SEND_OPTIONS: Readonly<SendOptions<never>> = Object.freeze({});
+
 function integerOption(property: string, value: number | undefined, fallback: number, min: number): number {
   const resolved = value ?? fallback;
   if (!Number.isSafeInteger(resolved) || resolved < min) {
@@ -162,7 +165,7 @@ export class Producer {
         batchMaxMessages: integerOption('batchMaxMessages', options.batchMaxMessages, 128, 1),
         batchMaxBytes: integerOption('batchMaxBytes', options.batchMaxBytes, 256 * KiB, 1),
         batchMaxDelayMs: integerOption('batchMaxDelayMs', options.batchMaxDelayMs, 0, 0),
-      }, (messages) => (messages.length === 1 ? this.send(messages[0]!, { timeoutMs: this.options.sendMsgTimeoutMs }) : this.sendBatch(messages)));
+      }, (messages) => this.sendAutoBatch(messages));
     }
     this.member = {
       topicsInUse: () => this.topics,
@@ -215,22 +218,27 @@ export class Producer {
   }
 
   /** Sends and waits for the broker's answer. Rejects with InvalidMessageError, MQBrokerError or MQClientError. */
-  async send<A = unknown>(message: Message, options: SendOptions<A> = {}): Promise<SendResult> {
-    const instance = this.requireRunning();
-    if (this.batcher && options.selector === undefined && options.timeoutMs === undefined && message.delayTimeLevel === 0) {
-      validateMessage(message, this.options.maxMessageSize); // now, so a bad message fails alone, not its batch
-      return this.batcher.send(message);
+  send<A = unknown>(message: Message, options: SendOptions<A> = NO_SEND_OPTIONS as SendOptions<A>): Promise<SendResult> {
+    // Not an async function: the auto-batched path hands back the batcher's promise itself rather than a second
+    // promise that follows it. Errors still arrive as rejections.
+    try {
+      const instance = this.requireRunning();
+      if (this.batcher && options.selector === undefined && options.timeoutMs === undefined && message.delayTimeLevel === 0) {
+        validateMessage(message, this.options.maxMessageSize); // now, so a bad message fails alone, not its batch
+        return this.batcher.send(message);
+      }
+      return this.sendOne(instance, message, options);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const prepared = prepareMessage(message, this.options);
-    const result = await this.dispatch(instance, prepared, 'sync', options);
-    return result!;
   }
 
   /**
    * `send`, also reporting to `callback(error, result)` when given (a throwing callback is logged, not rethrown).
    * With a callback the returned promise may be ignored: its rejection is handled.
    */
-  sendAsync<A = unknown>(message: Message, callback?: SendCallback, options: SendOptions<A> = {}): Promise<SendResult> {
+  sendAsync<A = unknown>(message: Message, callback?: SendCallback,
+    options: SendOptions<A> = NO_SEND_OPTIONS as SendOptions<A>): Promise<SendResult> {
     const promise = this.send(message, options);
     if (callback !== undefined) {
       promise.then((result) => this.callBack(callback, null, result), (error: Error) => this.callBack(callback, error));
@@ -264,6 +272,20 @@ export class Producer {
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
+
+  private async sendOne<A>(instance: ClientInstance, message: Message, options: SendOptions<A>): Promise<SendResult> {
+    const prepared = prepareMessage(message, this.options);
+    const result = await this.dispatch(instance, prepared, 'sync', options);
+    return result!;
+  }
+
+  /** The AutoBatcher's sender: a batch of one goes as a plain send (no batch framing on the wire). */
+  private async sendAutoBatch(messages: Message[]): Promise<AutoBatchSent> {
+    const instance = this.requireRunning();
+    const prepared = messages.length === 1 ? prepareMessage(messages[0]!, this.options) : prepareBatch(messages, this.options);
+    const result = await this.dispatch(instance, prepared, 'sync', NO_SEND_OPTIONS as SendOptions<unknown>);
+    return { result: result!, msgIds: prepared.uniqMsgIds };
+  }
 
   private requireRunning(): ClientInstance {
     if (this.state !== 'running' || this.instance === null) {

@@ -119,6 +119,80 @@ describe('message - validation before sending', () => {
   });
 });
 
+/** The entries of a SEND_BATCH_MESSAGE body: flag, body and decoded properties of each. */
+function batchEntries(body: Buffer): Array<{ flag: number; body: string; properties: Map<string, string> }> {
+  const entries = [];
+  for (let at = 0; at < body.length;) {
+    const size = body.readInt32BE(at);
+    const bodyLength = body.readInt32BE(at + 16);
+    const propertiesLength = body.readInt16BE(at + 20 + bodyLength);
+    assert.equal(size, 22 + bodyLength + propertiesLength);
+    entries.push({
+      flag: body.readInt32BE(at + 12), body: body.toString('utf8', at + 20, at + 20 + bodyLength),
+      properties: decodeProperties(body.toString('utf8', at + 22 + bodyLength, at + size)),
+    });
+    at += size;
+  }
+  return entries;
+}
+
+describe('message - properties as sent', () => {
+  const shapes: Array<[string, Message]> = [
+    ['plain', new Message('T', 'x')],
+    ['init object', new Message({ topic: 'T', body: 'x' })],
+    ['everything', new Message('T', 'x', { tags: 'TagA', keys: ['k1', 'k2'], properties: { color: 'red', 'naïve': 'café' }, flag: 3 })],
+    ['delay, no wait', new Message('T', 'x', { delayTimeLevel: 4, waitStoreMsgOK: false })],
+    ['keys string', new Message('T', 'x', { keys: ' a  b ' })],
+  ];
+
+  it('prepareMessage sends propertyMap() plus a new UNIQ_KEY, in that order', () => {
+    for (const [name, message] of shapes) {
+      const prepared = prepareMessage(message, settings);
+      const expected = new Map(message.propertyMap()).set('UNIQ_KEY', prepared.uniqMsgId);
+      assert.equal(prepared.properties, encodeProperties(expected), name);
+      assert.deepEqual(prepared.uniqMsgIds, [prepared.uniqMsgId], name);
+    }
+  });
+
+  it('prepareBatch writes each message with its own properties and UNIQ_KEY, system properties kept', () => {
+    const system = Message.withSystemProperties('T', 'sys', { UNIQ_KEY: 'AC110001000000000000000000000001', PGROUP: 'P', WAIT: 'true' }, 9);
+    const messages = [...shapes.filter(([name]) => !name.startsWith('delay')).map(([, m]) => m), system, new Message('T', 'é'.repeat(3))];
+    const prepared = prepareBatch(messages, settings);
+    const entries = batchEntries(prepared.body);
+    assert.equal(entries.length, messages.length);
+    assert.equal(prepared.uniqMsgIds.length, messages.length);
+    assert.equal(prepared.uniqMsgId, prepared.uniqMsgIds.join(','));
+    assert.equal(prepared.uniqMsgIds[4], 'AC110001000000000000000000000001', 'a UNIQ_KEY the message carries is kept');
+    messages.forEach((message, i) => {
+      const entry = entries[i]!;
+      assert.equal(entry.flag, message.flag);
+      assert.equal(entry.body, message.bodyText());
+      const expected = new Map(message.propertyMap());
+      if (!expected.has('UNIQ_KEY')) expected.set('UNIQ_KEY', prepared.uniqMsgIds[i]!);
+      assert.deepEqual(entry.properties, expected);
+      assert.match(prepared.uniqMsgIds[i]!, /^[0-9A-F]{32}$/);
+    });
+    assert.equal(new Set(prepared.uniqMsgIds).size, messages.length);
+  });
+
+  it('prepareBatch refuses a message whose properties pass 32767 bytes once its UNIQ_KEY is added', () => {
+    // 32757 bytes alone (validateMessage lets it through), 32799 with the UNIQ_KEY entry.
+    const big = Message.withSystemProperties('T', 'x', { WAIT: 'true', big: 'v'.repeat(32_743) });
+    validateMessage(big);
+    assert.throws(() => prepareBatch([new Message('T', 'x'), big], settings), invalid('messages[1].properties'));
+    assert.throws(() => prepareMessage(big, settings), invalid('properties'));
+  });
+
+  it('messages without options share one frozen empty keys list and properties object', () => {
+    const a = new Message('T', 'x');
+    const b = new Message({ topic: 'T', body: 'y' });
+    assert.equal(a.keys, b.keys);
+    assert.equal(a.properties, b.properties);
+    assert.ok(Object.isFrozen(a.keys) && Object.isFrozen(a.properties));
+    assert.deepEqual(a, new Message('T', 'x', {}));
+  });
+});
+
 const storeHost = hostAddress('127.0.0.1', 10911);
 const bornHost = hostAddress('10.1.2.3', 50000);
 

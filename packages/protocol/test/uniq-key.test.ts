@@ -102,6 +102,31 @@ describe('UNIQ_KEY generator', () => {
   });
 });
 
+describe('UNIQ_KEY written into a buffer', () => {
+  it('nextInto writes the id it returns, as next() would make it, and advances the same counter', () => {
+    let now = new Date(2024, 3, 9, 12).getTime();
+    const a = createUniqKeyGenerator({ ipv4: IP, pid: 5, random: () => 0.25, nowMs: () => now });
+    const b = createUniqKeyGenerator({ ipv4: IP, pid: 5, random: () => 0.25, nowMs: () => now });
+    const target = Buffer.alloc(40, 0x2e);
+    for (let i = 0; i < 300; i++) {
+      if (i === 150) now += 3;
+      const written = a.nextInto(target, 4);
+      assert.equal(written, b.next());
+      assert.equal(target.toString('latin1', 4, 36), written);
+    }
+    assert.equal(target.toString('latin1', 0, 4), '....', 'nothing before');
+    assert.equal(target.toString('latin1', 36), '....', 'nothing after');
+    assert.equal(fields(a.next()).counter, 300);
+  });
+
+  it('refuses a place without room for 32 bytes', () => {
+    const gen = createUniqKeyGenerator({ ipv4: IP, pid: 1 });
+    assert.throws(() => gen.nextInto(new Uint8Array(40), 9), RangeError);
+    assert.throws(() => gen.nextInto(new Uint8Array(40), -1), RangeError);
+    assert.equal(fields(gen.next()).counter, 0, 'a refused call takes no id');
+  });
+});
+
 describe('UNIQ_KEY decoding', () => {
   it('decodes the ip, pid, random part, time and counter back', () => {
     const now = new Date(2024, 10, 20, 8, 0, 0, 250).getTime();

@@ -5,6 +5,8 @@ export type { StoreConfig, FlushDiskType } from './config.js';
 export { defaultStoreConfig, testStoreConfig, validateStoreConfig } from './config.js';
 export type { PutStatus, PutResult, GetStatus, GetResult, Durability } from './results.js';
 export type { PutMessageInput, MessageArrivedListener, MessageStoreOptions } from './message-store.js';
+export type { PutBatchInput } from './put-batch-input.js';
+export { BATCH_MEMBER_FIELDS, BatchMemberField } from './put-batch-input.js';
 export { MessageStore, SCHEDULE_TOPIC } from './message-store.js';
 export { StoreCorruptionError } from './store-reader.js';
 export type { StoreRecoveryReport } from './recovery/recover-store.js';

@@ -1,7 +1,8 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@tern/common';
+import { crc32 } from 'node:zlib';
 import {
-  type EncodedMessageParts, type HostAddress, type MessageRecordInput, MessageSysFlag, createOffsetMessageId,
-  findKeyProperties, javaStringHashCode, prepareMessageRecord, transactionType, writeMessageRecord,
+  type HostAddress, type MessageRecordInput, MessageSysFlag, RECORD_CRC_DIGITS, findKeyProperties, javaStringHashCode,
+  transactionType,
 } from '@tern/protocol';
 import { type StoreConfig, validateStoreConfig } from './config.js';
 import type { FileSystem } from './io/file-system.js';
@@ -12,8 +13,18 @@ import { FlushService, type FlushOutcome } from './flush/flush-service.js';
 import { ConsumeQueueTable } from './consumequeue/consume-queue-table.js';
 import { IndexService } from './index/index-service.js';
 import type { DispatchRequest } from './dispatch-request.js';
+import { PendingDispatches } from './pending-dispatches.js';
+import type { CqUnit } from './consumequeue/cq-unit.js';
 import { type GetResult, type PutResult, rejectedPut } from './results.js';
-import { putProblem } from './put-validation.js';
+import { bodySizeProblem, propertiesSizeProblem, putTargetProblem } from './put-validation.js';
+import {
+  RECORD_CRC_PREFIX, RECORD_CRC_PROPERTY_BYTES, type RecordHeadFields, sealRecord, storedRecordBytes, storedSysFlag, writeRecordCrcPrefix,
+  writeRecordHead,
+} from './commitlog/record-writer.js';
+import { KeyPropertyPositions, continueJavaHash } from './commitlog/key-property-scan.js';
+import { BATCH_MEMBER_FIELDS, BatchMemberField, type PutBatchInput } from './put-batch-input.js';
+import { OffsetMessageIdList } from './offset-message-id-list.js';
+import { indexKeyHash, indexKeyHashOfJavaHash } from './index/index-file.js';
 import { parseDelayLevel } from './recovery/record-scanner.js';
 
 /** RocketMQ's delay queue topic: its ConsumeQueue units carry each message's delivery time as the tag code. */
@@ -28,6 +39,34 @@ const HOT_CACHE_ENTRIES_MAX = 10_000;
 
 /** A message as the broker hands it to the store; the store adds queue offset, physical offset, store time and host. */
 export type PutMessageInput = Omit<MessageRecordInput, 'storeHost'>;
+
+const PROPERTY_SEPARATOR_BYTE = 0x02;
+
+/** Prepared and rolled-back transaction records take no queue offset (RocketMQ's rule). */
+function isQueued(sysFlag: number): boolean {
+  const type = transactionType(sysFlag);
+  return type === MessageSysFlag.TRANSACTION_NOT_TYPE || type === MessageSysFlag.TRANSACTION_COMMIT_TYPE;
+}
+
+/**
+ * The separator stored after a batch member's own properties: before the batch's when both are non-empty and the
+ * member's do not already end with one (RocketMQ's CommitLog.encode), and always before the CRC property when the
+ * batch has none (as for any message with properties). 1 or 0 bytes.
+ */
+function memberJoinerBytes(source: Buffer, propertiesStart: number, ownBytes: number, batchBytes: number): number {
+  if (ownBytes === 0) return 0;
+  if (batchBytes === 0) return 1;
+  return source[propertiesStart + ownBytes - 1] !== PROPERTY_SEPARATOR_BYTE ? 1 : 0;
+}
+
+/** Copies short ranges (a member's properties) byte by byte: cheaper than a native copy call below ~100 bytes. */
+function copyBytes(source: Uint8Array, start: number, length: number, target: Uint8Array, at: number): void {
+  if (length > 96) {
+    target.set(source.subarray(start, start + length), at);
+    return;
+  }
+  for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
+}
 
 /** Called after a message becomes visible in its ConsumeQueue (RocketMQ's MessageArrivingListener). */
 export type MessageArrivedListener = (topic: string, queueId: number, maxQueueOffset: number, tagsCode: number) => void;
@@ -62,8 +101,15 @@ export class MessageStore {
   private reader!: StoreReader;
   /** Next queue offset per topic/queue, assigned at reservation (ahead of the ConsumeQueue by undispatched puts). */
   private readonly nextQueueOffsets = new Map<string, Map<number, number>>();
-  private readonly dispatchQueue: DispatchRequest[] = [];
-  private dispatchHead = 0;
+  private readonly pendingDispatches = new PendingDispatches();
+  /** Reused by dispatchUpTo and dispatch: both use a request synchronously and keep nothing of it. */
+  private readonly dispatchScratch: DispatchRequest = {
+    topic: '', queueId: 0, queueOffset: 0, physicalOffset: 0, sizeBytes: 0, tagsCode: 0, keys: undefined, uniqKeyHash: -1,
+    storeTimestampMs: 0, sysFlag: 0, delayLevel: 0,
+  };
+  /** Puts encode synchronously, so one list serves them all. */
+  private readonly messageIds = new OffsetMessageIdList();
+  private readonly unitScratch: CqUnit = { physicalOffset: 0, sizeBytes: 0, tagsCode: 0 };
   private dispatchedOffset = 0;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointChain: Promise<void> = Promise.resolve();
@@ -73,6 +119,8 @@ export class MessageStore {
   private readonly topicBytesCache = new Map<string, Buffer>();
   private storeHost: HostAddress;
   private readonly tagsCodeCache = new Map<string, number>();
+  /** Scratch for the batch path's key-property scan (puts encode synchronously, so one is enough). */
+  private readonly keyPositions = new KeyPropertyPositions();
 
   constructor(config: StoreConfig, options: MessageStoreOptions = {}) {
     validateStoreConfig(config);
@@ -176,49 +224,172 @@ export class MessageStore {
     const unavailable = this.unavailableRemark();
     if (unavailable) return rejectedPut('SERVICE_NOT_AVAILABLE', unavailable);
     if (messages.length === 0) return rejectedPut('MESSAGE_ILLEGAL', 'empty batch');
-    for (const message of messages) {
-      const problem = putProblem(message, this.config.maxMessageSizeBytes);
-      if (problem) return rejectedPut(problem.status, problem.remark);
-    }
+    const count = messages.length;
+    const propertiesBytes: number[] = new Array(count);
+    const sizes: number[] = new Array(count);
+    const heads: RecordHeadFields[] = new Array(count);
     const storeHost = this.storeHost;
-    const parts: EncodedMessageParts[] = new Array(messages.length);
     let totalBytes = 0;
-    for (let i = 0; i < messages.length; i++) {
+    for (let i = 0; i < count; i++) {
       const m = messages[i]!;
-      const part = prepareMessageRecord(m, true, this.topicBytes(m.topic), storeHost);
-      parts[i] = part;
-      totalBytes += part.totalSizeBytes;
+      const problem = putTargetProblem(m.topic, m.queueId) ?? bodySizeProblem(m.body.length, this.config.maxMessageSizeBytes);
+      if (problem) return rejectedPut(problem.status, problem.remark);
+      const ownBytes = Buffer.byteLength(m.properties, 'utf8');
+      const sizeProblem = propertiesSizeProblem(ownBytes);
+      if (sizeProblem) return rejectedPut(sizeProblem.status, sizeProblem.remark);
+      const head: RecordHeadFields = {
+        topicBytes: this.topicBytes(m.topic), queueId: m.queueId, sysFlag: storedSysFlag(m.sysFlag, m.bornHost, storeHost),
+        bornTimestampMs: m.bornTimestampMs, bornHost: m.bornHost, storeTimestampMs: 0, storeHost, reconsumeTimes: m.reconsumeTimes,
+        preparedTransactionOffset: m.preparedTransactionOffset,
+      };
+      // Stored properties: the message's, a separator unless they are empty, then the CRC property.
+      const stored = ownBytes + (ownBytes > 0 ? RECORD_CRC_PROPERTY_BYTES : RECORD_CRC_PROPERTY_BYTES - 1);
+      heads[i] = head;
+      propertiesBytes[i] = ownBytes;
+      sizes[i] = storedRecordBytes(head, m.body.length, stored);
+      totalBytes += sizes[i]!;
     }
-    if (totalBytes + 8 > this.config.commitLogSegmentSizeBytes) {
-      return rejectedPut('MESSAGE_ILLEGAL', `batch of ${totalBytes} bytes does not fit in a ${this.config.commitLogSegmentSizeBytes}-byte CommitLog segment`);
-    }
+    if (totalBytes + 8 > this.config.commitLogSegmentSizeBytes) return this.tooBigForSegment(totalBytes);
     const storeTimestampMs = this.clock.nowMs();
     const reservation = this.commitLog.reserve(totalBytes);
-    const messageIds: string[] = new Array(parts.length);
+    const target = reservation.target;
+    const messageIds = this.messageIds.begin(storeHost, count);
     let position = reservation.targetPosition;
     let physicalOffset = reservation.physicalOffset;
     let firstQueueOffset = -1;
-    for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]!;
-      const input = part.input;
-      const type = transactionType(input.sysFlag);
-      const dispatchToQueue = type === MessageSysFlag.TRANSACTION_NOT_TYPE || type === MessageSysFlag.TRANSACTION_COMMIT_TYPE;
-      // Prepared and rolled-back transaction records take no queue offset (RocketMQ's rule).
-      const queueOffset = dispatchToQueue ? this.takeQueueOffset(input.topic, input.queueId) : 0;
+    for (let i = 0; i < count; i++) {
+      const m = messages[i]!;
+      const head = heads[i]!;
+      head.storeTimestampMs = storeTimestampMs;
+      const size = sizes[i]!;
+      const ownBytes = propertiesBytes[i]!;
+      const queueOffset = isQueued(m.sysFlag) ? this.takeQueueOffset(m.topic, m.queueId) : 0;
       if (firstQueueOffset < 0) firstQueueOffset = queueOffset;
-      writeMessageRecord(reservation.target, position, part, { queueOffset, physicalOffset, storeTimestampMs });
-      const found = findKeyProperties(input.properties);
-      this.dispatchQueue.push({
-        topic: input.topic, queueId: input.queueId, queueOffset, physicalOffset, sizeBytes: part.totalSizeBytes,
-        tagsCode: found.tags === undefined ? 0 : this.tagsCode(found.tags), keys: found.keys, uniqKey: found.uniqKey,
-        storeTimestampMs, sysFlag: part.sysFlag, delayLevel: parseDelayLevel(found.delay),
-      });
-      messageIds[i] = createOffsetMessageId(storeHost, physicalOffset);
-      position += part.totalSizeBytes;
-      physicalOffset += part.totalSizeBytes;
+      const storedPropertiesBytes = size - storedRecordBytes(head, m.body.length, 0);
+      let at = writeRecordHead(
+        target, position, size, crc32(m.body) & 0x7fffffff, head, m.flag, queueOffset, physicalOffset, m.body, storedPropertiesBytes,
+      );
+      const bodyEnd = at - 3 - head.topicBytes.length;
+      if (ownBytes > 0) {
+        at += target.write(m.properties, at, ownBytes, 'utf8');
+        target[at++] = PROPERTY_SEPARATOR_BYTE;
+      }
+      writeRecordCrcPrefix(target, at);
+      sealRecord(target, position, bodyEnd - m.body.length, bodyEnd, size);
+      const found = findKeyProperties(m.properties);
+      this.pendingDispatches.push(
+        m.topic, m.queueId, queueOffset, physicalOffset, size, found.tags === undefined ? 0 : this.tagsCode(found.tags), found.keys,
+        found.uniqKey === undefined ? -1 : indexKeyHash(m.topic, found.uniqKey), storeTimestampMs, head.sysFlag, parseDelayLevel(found.delay),
+      );
+      messageIds.add(physicalOffset);
+      position += size;
+      physicalOffset += size;
     }
     const outcome = await this.flushService.waitFor(physicalOffset);
-    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds, storeTimestampMs, totalBytes);
+    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds.toString(), count, storeTimestampMs, totalBytes);
+  }
+
+  /**
+   * Puts one SEND_BATCH_MESSAGE (RocketMQ's putMessages(MessageExtBatch)): like putMessages, but the members' bodies
+   * and properties are copied from the request bytes, and their key properties found in those bytes.
+   */
+  async putMessageBatch(batch: PutBatchInput): Promise<PutResult> {
+    const unavailable = this.unavailableRemark();
+    if (unavailable) return rejectedPut('SERVICE_NOT_AVAILABLE', unavailable);
+    const members = batch.members;
+    const count = members.length / BATCH_MEMBER_FIELDS;
+    if (!(count >= 1) || !Number.isInteger(count)) return rejectedPut('MESSAGE_ILLEGAL', 'empty batch');
+    const targetProblem = putTargetProblem(batch.topic, batch.queueId);
+    if (targetProblem) return rejectedPut(targetProblem.status, targetProblem.remark);
+    const storeHost = this.storeHost;
+    const source = batch.source;
+    // The properties every member ends with: the batch's (after a separator), then the CRC property's prefix.
+    const batchBytes = Buffer.byteLength(batch.batchProperties, 'utf8');
+    const tail = Buffer.allocUnsafe(batchBytes + (batchBytes > 0 ? 1 : 0) + RECORD_CRC_PREFIX.length);
+    let tailAt = tail.write(batch.batchProperties, 0, batchBytes, 'utf8');
+    if (batchBytes > 0) tail[tailAt++] = PROPERTY_SEPARATOR_BYTE;
+    RECORD_CRC_PREFIX.copy(tail, tailAt);
+    const head: RecordHeadFields = {
+      topicBytes: this.topicBytes(batch.topic), queueId: batch.queueId, sysFlag: storedSysFlag(batch.sysFlag, batch.bornHost, storeHost),
+      bornTimestampMs: batch.bornTimestampMs, bornHost: batch.bornHost, storeTimestampMs: 0, storeHost,
+      reconsumeTimes: batch.reconsumeTimes, preparedTransactionOffset: 0,
+    };
+    const recordFixedBytes = storedRecordBytes(head, 0, tail.length + RECORD_CRC_DIGITS);
+    let totalBytes = 0;
+    for (let m = 0; m < members.length; m += BATCH_MEMBER_FIELDS) {
+      const bodyLength = members[m + BatchMemberField.BODY_LENGTH]!;
+      const ownBytes = members[m + BatchMemberField.PROPERTIES_LENGTH]!;
+      const bodyStart = members[m + BatchMemberField.BODY_START]!;
+      const propertiesStart = members[m + BatchMemberField.PROPERTIES_START]!;
+      if (bodyStart < 0 || bodyLength < 0 || bodyStart + bodyLength > source.length
+        || propertiesStart < 0 || ownBytes < 0 || propertiesStart + ownBytes > source.length) {
+        return rejectedPut('MESSAGE_ILLEGAL', `batch member ${m / BATCH_MEMBER_FIELDS} lies outside the batch body`);
+      }
+      const joiner = memberJoinerBytes(source, propertiesStart, ownBytes, batchBytes);
+      const problem = bodySizeProblem(bodyLength, this.config.maxMessageSizeBytes)
+        ?? propertiesSizeProblem(batchBytes > 0 ? ownBytes + joiner + batchBytes : ownBytes);
+      if (problem) return rejectedPut(problem.status, problem.remark);
+      totalBytes += recordFixedBytes + bodyLength + ownBytes + joiner;
+    }
+    if (totalBytes + 8 > this.config.commitLogSegmentSizeBytes) return this.tooBigForSegment(totalBytes);
+
+    const batchKeys = findKeyProperties(batch.batchProperties);
+    const batchTagsCode = batchKeys.tags === undefined ? 0 : this.tagsCode(batchKeys.tags);
+    const batchUniqKeyHash = batchKeys.uniqKey === undefined ? -1 : indexKeyHash(batch.topic, batchKeys.uniqKey);
+    const topicKeyHash = javaStringHashCode(batch.topic + '#');
+    const queued = isQueued(batch.sysFlag);
+    const found = this.keyPositions;
+    const storeTimestampMs = this.clock.nowMs();
+    head.storeTimestampMs = storeTimestampMs;
+    const reservation = this.commitLog.reserve(totalBytes);
+    const target = reservation.target;
+    const messageIds = this.messageIds.begin(storeHost, count);
+    let position = reservation.targetPosition;
+    let physicalOffset = reservation.physicalOffset;
+    const firstQueueOffset = queued ? this.takeQueueOffsets(batch.topic, batch.queueId, count) : 0;
+    let queueOffset = firstQueueOffset;
+    for (let m = 0; m < members.length; m += BATCH_MEMBER_FIELDS) {
+      const bodyStart = members[m + BatchMemberField.BODY_START]!;
+      const bodyLength = members[m + BatchMemberField.BODY_LENGTH]!;
+      const propertiesStart = members[m + BatchMemberField.PROPERTIES_START]!;
+      const ownBytes = members[m + BatchMemberField.PROPERTIES_LENGTH]!;
+      const joiner = memberJoinerBytes(source, propertiesStart, ownBytes, batchBytes);
+      const size = recordFixedBytes + bodyLength + ownBytes + joiner;
+      const body = source.subarray(bodyStart, bodyStart + bodyLength);
+      let at = writeRecordHead(
+        target, position, size, crc32(body) & 0x7fffffff, head, members[m + BatchMemberField.FLAG]!, queueOffset, physicalOffset, body,
+        ownBytes + joiner + tail.length + RECORD_CRC_DIGITS,
+      );
+      const bodyEnd = at - 3 - head.topicBytes.length;
+      const ownStart = at;
+      copyBytes(source, propertiesStart, ownBytes, target, at);
+      at += ownBytes;
+      if (joiner > 0) target[at++] = PROPERTY_SEPARATOR_BYTE;
+      target.set(tail, at);
+      sealRecord(target, position, bodyEnd - bodyLength, bodyEnd, size);
+      // Key properties: the member's own, unless the batch's (stored after them, so they win) have the same one.
+      found.scan(target, ownStart, ownStart + ownBytes);
+      const tagsCode = batchKeys.tags !== undefined ? batchTagsCode
+        : found.tagsStart >= 0 ? continueJavaHash(0, target, found.tagsStart, found.tagsEnd) : 0;
+      const uniqKeyHash = batchKeys.uniqKey !== undefined ? batchUniqKeyHash
+        : found.uniqKeyStart >= 0 ? indexKeyHashOfJavaHash(continueJavaHash(topicKeyHash, target, found.uniqKeyStart, found.uniqKeyEnd)) : -1;
+      const keys = batchKeys.keys ?? (found.keysStart >= 0 ? target.toString('utf8', found.keysStart, found.keysEnd) : undefined);
+      const delay = batchKeys.delay ?? (found.delayStart >= 0 ? target.toString('utf8', found.delayStart, found.delayEnd) : undefined);
+      this.pendingDispatches.push(
+        batch.topic, batch.queueId, queueOffset, physicalOffset, size, tagsCode, keys, uniqKeyHash, storeTimestampMs, head.sysFlag,
+        delay === undefined ? 0 : parseDelayLevel(delay),
+      );
+      messageIds.add(physicalOffset);
+      position += size;
+      physicalOffset += size;
+      if (queued) queueOffset++;
+    }
+    const outcome = await this.flushService.waitFor(physicalOffset);
+    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds.toString(), count, storeTimestampMs, totalBytes);
+  }
+
+  private tooBigForSegment(totalBytes: number): PutResult {
+    return rejectedPut('MESSAGE_ILLEGAL', `batch of ${totalBytes} bytes does not fit in a ${this.config.commitLogSegmentSizeBytes}-byte CommitLog segment`);
   }
 
   /** The delay of a level (clamped to the last level, as RocketMQ does). */
@@ -250,7 +421,8 @@ export class MessageStore {
   }
 
   private putResultFor(
-    outcome: FlushOutcome, physicalOffset: number, queueOffset: number, messageIds: string[], storeTimestampMs: number, wroteBytes: number,
+    outcome: FlushOutcome, physicalOffset: number, queueOffset: number, messageIdList: string, messageCount: number,
+    storeTimestampMs: number, wroteBytes: number,
   ): PutResult {
     let status: PutResult['status'] = 'PUT_OK';
     let durability: PutResult['durability'] = 'fsynced';
@@ -266,10 +438,15 @@ export class MessageStore {
       durability = 'none';
       remark = `the store is fenced after an I/O error (${(outcome.error as NodeJS.ErrnoException).code ?? outcome.error.message})`;
     }
-    return { status, durability, remark, physicalOffset, queueOffset, messageIds, storeTimestampMs, wroteBytes, messageCount: messageIds.length };
+    return { status, durability, remark, physicalOffset, queueOffset, messageIdList, storeTimestampMs, wroteBytes, messageCount };
   }
 
   private takeQueueOffset(topic: string, queueId: number): number {
+    return this.takeQueueOffsets(topic, queueId, 1);
+  }
+
+  /** Reserves `count` consecutive queue offsets (a batch's members all go to one queue); returns the first. */
+  private takeQueueOffsets(topic: string, queueId: number, count: number): number {
     let byQueue = this.nextQueueOffsets.get(topic);
     if (!byQueue) {
       byQueue = new Map();
@@ -277,7 +454,7 @@ export class MessageStore {
     }
     let next = byQueue.get(queueId);
     if (next === undefined) next = this.consumeQueues.get(topic, queueId)?.maxQueueOffset ?? 0;
-    byQueue.set(queueId, next + 1);
+    byQueue.set(queueId, next + count);
     return next;
   }
 
@@ -287,20 +464,13 @@ export class MessageStore {
   }
 
   private dispatchUpTo(limitOffset: number): void {
-    const queue = this.dispatchQueue;
-    while (this.dispatchHead < queue.length) {
-      const request = queue[this.dispatchHead]!;
-      if (request.physicalOffset + request.sizeBytes > limitOffset) break;
-      this.dispatchHead++;
+    const pending = this.pendingDispatches;
+    const request = this.dispatchScratch;
+    while (pending.length > 0 && pending.oldestEndOffset() <= limitOffset) {
+      pending.shiftInto(request);
       this.dispatch(request);
     }
-    if (this.dispatchHead === queue.length) {
-      queue.length = 0;
-      this.dispatchHead = 0;
-    } else if (this.dispatchHead > 4096) {
-      queue.splice(0, this.dispatchHead);
-      this.dispatchHead = 0;
-    }
+    request.keys = undefined;
   }
 
   /** Fills the ConsumeQueue and the index for one record (live puts and recovery alike). */
@@ -311,11 +481,15 @@ export class MessageStore {
       const tagsCode = request.topic === SCHEDULE_TOPIC && request.delayLevel > 0
         ? request.storeTimestampMs + this.delayMs(request.delayLevel)
         : request.tagsCode;
-      queue.append(request.queueOffset, { physicalOffset: request.physicalOffset, sizeBytes: request.sizeBytes, tagsCode });
+      const unit = this.unitScratch;
+      unit.physicalOffset = request.physicalOffset;
+      unit.sizeBytes = request.sizeBytes;
+      unit.tagsCode = tagsCode;
+      queue.append(request.queueOffset, unit);
       this.onMessageArrived?.(request.topic, request.queueId, queue.maxQueueOffset, tagsCode);
     }
     if (this.index && type !== MessageSysFlag.TRANSACTION_ROLLBACK_TYPE) {
-      if (request.uniqKey) this.index.put(request.topic, request.uniqKey, request.physicalOffset, request.storeTimestampMs);
+      if (request.uniqKeyHash >= 0) this.index.putKeyHash(request.uniqKeyHash, request.physicalOffset, request.storeTimestampMs);
       if (request.keys) {
         for (const key of request.keys.split(' ')) {
           if (key.length > 0) this.index.put(request.topic, key, request.physicalOffset, request.storeTimestampMs);

@@ -17,20 +17,35 @@ export function putProblem(
   message: { topic: string; queueId: number; body: Uint8Array; properties: string },
   maxMessageSizeBytes: number,
 ): PutProblem | null {
-  if (!validTopics.has(message.topic)) {
-    const topic = topicProblem(message.topic);
-    if (topic) return { status: 'MESSAGE_ILLEGAL', remark: topic };
+  return putTargetProblem(message.topic, message.queueId)
+    ?? bodySizeProblem(message.body.length, maxMessageSizeBytes)
+    ?? propertiesSizeProblem(Buffer.byteLength(message.properties, 'utf8'));
+}
+
+/** The topic and queue id of a put. */
+export function putTargetProblem(topic: string, queueId: number): PutProblem | null {
+  if (!validTopics.has(topic)) {
+    const problem = topicProblem(topic);
+    if (problem) return { status: 'MESSAGE_ILLEGAL', remark: problem };
     // A broker sees few distinct topics; the regex runs once per topic, not per message.
     if (validTopics.size >= VALID_TOPICS_MAX) validTopics.clear();
-    validTopics.add(message.topic);
+    validTopics.add(topic);
   }
-  if (!Number.isInteger(message.queueId) || message.queueId < 0 || message.queueId > 0xffff) {
-    return { status: 'MESSAGE_ILLEGAL', remark: `queueId ${message.queueId} is not in [0, 65535]` };
+  if (!Number.isInteger(queueId) || queueId < 0 || queueId > 0xffff) {
+    return { status: 'MESSAGE_ILLEGAL', remark: `queueId ${queueId} is not in [0, 65535]` };
   }
-  if (message.body.length > maxMessageSizeBytes) {
-    return { status: 'MESSAGE_ILLEGAL', remark: `message body size ${message.body.length} exceeds maxMessageSize ${maxMessageSizeBytes}` };
+  return null;
+}
+
+export function bodySizeProblem(bodyBytes: number, maxMessageSizeBytes: number): PutProblem | null {
+  if (bodyBytes > maxMessageSizeBytes) {
+    return { status: 'MESSAGE_ILLEGAL', remark: `message body size ${bodyBytes} exceeds maxMessageSize ${maxMessageSizeBytes}` };
   }
-  const propertiesBytes = Buffer.byteLength(message.properties, 'utf8');
+  return null;
+}
+
+/** `propertiesBytes`: the UTF-8 size of the properties as given, before the store adds its CRC property. */
+export function propertiesSizeProblem(propertiesBytes: number): PutProblem | null {
   if (propertiesBytes + CRC_PROPERTY_BYTES > PROPERTIES_MAX_BYTES) {
     return {
       status: 'PROPERTIES_SIZE_EXCEEDED',

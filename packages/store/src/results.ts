@@ -22,8 +22,8 @@ export interface PutResult {
   physicalOffset: number;
   /** Of the first message of a batch. */
   queueOffset: number;
-  /** Offset message ids, one per message. */
-  messageIds: string[];
+  /** Offset message ids, one per message, joined with commas (as SEND_MESSAGE's response carries them). */
+  messageIdList: string;
   storeTimestampMs: number;
   wroteBytes: number;
   messageCount: number;
@@ -56,7 +56,7 @@ export interface GetResult {
 
 function emptyPutResult(status: PutStatus, remark: string): PutResult {
   return {
-    status, durability: 'none', remark, physicalOffset: -1, queueOffset: -1, messageIds: [], storeTimestampMs: 0,
+    status, durability: 'none', remark, physicalOffset: -1, queueOffset: -1, messageIdList: '', storeTimestampMs: 0,
     wroteBytes: 0, messageCount: 0,
   };
 }

@@ -1,8 +1,8 @@
-import { TernError } from '@tern/common';
+import { TernError, assert } from '@tern/common';
 import { MessageProperty, RecordField, findProperty, readInt64, recordLayout } from '@tern/protocol';
 import type { CommitLog } from './commitlog/commit-log.js';
 import type { ConsumeQueueTable } from './consumequeue/consume-queue-table.js';
-import { CQ_UNIT_SIZE_BYTES, HOLE_SIZE_BYTES, readCqUnit } from './consumequeue/cq-unit.js';
+import { CQ_UNIT_SIZE_BYTES, HOLE_SIZE_BYTES } from './consumequeue/cq-unit.js';
 import type { IndexService } from './index/index-service.js';
 import type { GetResult } from './results.js';
 import { scanEntry } from './recovery/record-scanner.js';
@@ -46,7 +46,10 @@ export class StoreReader {
     if (queueOffset > maxOffset) return empty('OFFSET_OVERFLOW_BADLY', minOffset === 0 ? minOffset : maxOffset, minOffset, maxOffset);
 
     const commitLogMinOffset = this.commitLog.minOffset();
-    const picked: Array<{ queueOffset: number; physicalOffset: number; sizeBytes: number }> = [];
+    // The picked units as parallel number arrays: a pull picks up to 1024, and an object per unit is garbage.
+    const pickedQueueOffsets: number[] = [];
+    const pickedPhysicalOffsets: number[] = [];
+    const pickedSizes: number[] = [];
     let examined = 0;
     let totalSizeBytes = 0;
     let filteredOut = 0;
@@ -54,66 +57,110 @@ export class StoreReader {
       const units = await queue.readUnits(queueOffset + examined, Math.min(1024, MAX_UNITS_EXAMINED - examined));
       if (units.length === 0) break;
       for (let at = 0; at < units.length; at += CQ_UNIT_SIZE_BYTES) {
-        const unit = readCqUnit(units, at);
-        if (unit.sizeBytes !== HOLE_SIZE_BYTES && unit.physicalOffset >= commitLogMinOffset) {
-          if (tagsFilter && !tagsFilter(unit.tagsCode)) {
+        // The unit's fields read in place (cq-unit.ts's layout): no object and no BigInt per unit.
+        const physicalOffset = units.readInt32BE(at) * 0x1_0000_0000 + units.readUInt32BE(at + 4);
+        const sizeBytes = units.readInt32BE(at + 8);
+        if (sizeBytes !== HOLE_SIZE_BYTES && physicalOffset >= commitLogMinOffset) {
+          if (tagsFilter && !tagsFilter(units.readInt32BE(at + 12) * 0x1_0000_0000 + units.readUInt32BE(at + 16))) {
             filteredOut++;
           } else {
-            if (picked.length > 0 && totalSizeBytes + unit.sizeBytes > maxTotalBytes) break scan;
-            picked.push({ queueOffset: queueOffset + examined, physicalOffset: unit.physicalOffset, sizeBytes: unit.sizeBytes });
-            totalSizeBytes += unit.sizeBytes;
+            if (pickedSizes.length > 0 && totalSizeBytes + sizeBytes > maxTotalBytes) break scan;
+            pickedQueueOffsets.push(queueOffset + examined);
+            pickedPhysicalOffsets.push(physicalOffset);
+            pickedSizes.push(sizeBytes);
+            totalSizeBytes += sizeBytes;
           }
         }
         examined++;
-        if (picked.length >= maxCount) break scan;
+        if (pickedSizes.length >= maxCount) break scan;
       }
     }
-    const messages = await this.readRecords(picked);
-    const result: GetResult = {
+    const messages = await this.readRecords(pickedPhysicalOffsets, pickedSizes, totalSizeBytes);
+    let nextBeginOffset = queueOffset + examined;
+    if (messages.length < pickedSizes.length) {
+      nextBeginOffset = pickedQueueOffsets[messages.length]!;
+      pickedQueueOffsets.length = messages.length;
+    }
+    let returnedBytes = 0;
+    for (const message of messages) returnedBytes += message.length;
+    return {
       status: messages.length > 0 ? 'FOUND' : filteredOut > 0 ? 'NO_MATCHED_MESSAGE' : 'OFFSET_FOUND_NULL',
-      nextBeginOffset: queueOffset + examined, minOffset, maxOffset,
-      messages, queueOffsets: picked.slice(0, messages.length).map((p) => p.queueOffset),
-      totalSizeBytes: messages.reduce((sum, m) => sum + m.length, 0),
+      nextBeginOffset, minOffset, maxOffset, messages, queueOffsets: pickedQueueOffsets, totalSizeBytes: returnedBytes,
     };
-    if (messages.length < picked.length) result.nextBeginOffset = picked[messages.length]!.queueOffset;
-    return result;
   }
 
   /**
-   * Reads the picked records, coalescing neighbours into one positioned read, and checks each one. A corrupt
-   * record ends the result before it; if it is the first, the pull fails with StoreCorruptionError.
+   * Reads the picked records into one buffer, back to back in queue order (a PULL_MESSAGE body as it goes on the
+   * wire), and checks each one; the records returned are views of that buffer, so a caller can send them without
+   * concatenating. CommitLog neighbours are read with one positioned read straight into their place; records a
+   * small gap apart (other queues' records between them) are read as one span and copied out, which costs far less
+   * than a read per record. A corrupt record ends the result before it; if it is the first, the pull fails with
+   * StoreCorruptionError.
    */
-  private async readRecords(picked: Array<{ physicalOffset: number; sizeBytes: number }>): Promise<Buffer[]> {
+  private async readRecords(physicalOffsets: readonly number[], sizes: readonly number[], totalSizeBytes: number): Promise<Buffer[]> {
     const messages: Buffer[] = [];
+    if (sizes.length === 0) return messages;
+    const body = Buffer.allocUnsafe(totalSizeBytes);
+    const segments = this.commitLog.segments;
+    let bodyAt = 0;
     let i = 0;
-    while (i < picked.length) {
+    while (i < sizes.length) {
+      const first = physicalOffsets[i]!;
+      const segmentStart = segments.segmentStartOf(first);
+      let end = first + sizes[i]!;
+      let contiguous = true;
       let j = i + 1;
-      const segmentStart = this.commitLog.segments.segmentStartOf(picked[i]!.physicalOffset);
-      // Records of one queue are interleaved with other queues' records: reading small gaps along with them costs
-      // far less than a positioned read per record.
-      while (
-        j < picked.length &&
-        picked[j]!.physicalOffset - (picked[j - 1]!.physicalOffset + picked[j - 1]!.sizeBytes) <= READ_GAP_MAX_BYTES &&
-        picked[j]!.physicalOffset + picked[j]!.sizeBytes - picked[i]!.physicalOffset <= READ_RUN_MAX_BYTES &&
-        this.commitLog.segments.segmentStartOf(picked[j]!.physicalOffset) === segmentStart
-      ) j++;
-      const first = picked[i]!;
-      const last = picked[j - 1]!;
-      const run = await this.commitLog.read(first.physicalOffset, last.physicalOffset + last.sizeBytes - first.physicalOffset);
-      if (!run) return messages;
+      while (j < sizes.length) {
+        const next = physicalOffsets[j]!;
+        const nextEnd = next + sizes[j]!;
+        if (next - end > READ_GAP_MAX_BYTES || nextEnd - first > READ_RUN_MAX_BYTES || segments.segmentStartOf(next) !== segmentStart) break;
+        if (next !== end) contiguous = false;
+        end = nextEnd;
+        j++;
+      }
+      if (contiguous) {
+        if (!(await this.readCommitLogInto(body, bodyAt, first, end - first))) return messages;
+      } else {
+        const span = await this.commitLog.read(first, end - first);
+        if (!span) return messages;
+        let to = bodyAt;
+        for (let k = i; k < j; k++) to += span.copy(body, to, physicalOffsets[k]! - first, physicalOffsets[k]! - first + sizes[k]!);
+      }
       for (let k = i; k < j; k++) {
-        const unit = picked[k]!;
-        const record = run.subarray(unit.physicalOffset - first.physicalOffset, unit.physicalOffset - first.physicalOffset + unit.sizeBytes);
-        const entry = scanEntry(record, 0, unit.physicalOffset, Number.MAX_SAFE_INTEGER, false);
-        if (entry.kind !== 'record' || entry.sizeBytes !== unit.sizeBytes) {
-          if (messages.length === 0) throw new StoreCorruptionError(unit.physicalOffset, entry.kind === 'corrupt' ? entry.reason : entry.kind);
+        const sizeBytes = sizes[k]!;
+        const record = body.subarray(bodyAt, bodyAt + sizeBytes);
+        const entry = scanEntry(record, 0, physicalOffsets[k]!, Number.MAX_SAFE_INTEGER, false);
+        if (entry.kind !== 'record' || entry.sizeBytes !== sizeBytes) {
+          if (messages.length === 0) throw new StoreCorruptionError(physicalOffsets[k]!, entry.kind === 'corrupt' ? entry.reason : entry.kind);
           return messages;
         }
         messages.push(record);
+        bodyAt += sizeBytes;
       }
       i = j;
     }
     return messages;
+  }
+
+  /**
+   * CommitLog.read into `target` at `targetOffset` rather than into a buffer of its own: [physicalOffset,
+   * physicalOffset + sizeBytes) must lie in one segment below writtenOffset. False when the segment is gone.
+   */
+  private async readCommitLogInto(target: Buffer, targetOffset: number, physicalOffset: number, sizeBytes: number): Promise<boolean> {
+    const commitLog = this.commitLog;
+    assert(physicalOffset + sizeBytes <= commitLog.writtenOffset, `read past the written end: ${physicalOffset}+${sizeBytes}`);
+    const segment = commitLog.segments.find(physicalOffset);
+    if (!segment) return false;
+    const filePosition = physicalOffset - segment.startOffset;
+    if (filePosition + sizeBytes > commitLog.segmentSizeBytes) return false;
+    const file = await segment.ready;
+    let readBytes = 0;
+    while (readBytes < sizeBytes) {
+      const n = await file.read(target, targetOffset + readBytes, sizeBytes - readBytes, filePosition + readBytes);
+      if (n === 0) return false;
+      readBytes += n;
+    }
+    return true;
   }
 
   /** The checked record at `physicalOffset`, or null when nothing valid is stored there. */

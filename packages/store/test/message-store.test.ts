@@ -12,7 +12,7 @@ test('store - put and get round trip keeps the stored bytes and fields', async (
     assert.equal(put.durability, 'fsynced');
     assert.equal(put.queueOffset, 0);
     assert.equal(put.physicalOffset, 0);
-    assert.equal(decodeOffsetMessageId(put.messageIds[0]!).physicalOffset, 0);
+    assert.equal(decodeOffsetMessageId(put.messageIdList.split(',')[0]!).physicalOffset, 0);
     const got = await store.getMessage('TopicA', 1, 0, 10);
     assert.equal(got.status, 'FOUND');
     assert.equal(got.messages.length, 1);

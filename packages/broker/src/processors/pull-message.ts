@@ -90,10 +90,26 @@ async function runPull(context: BrokerContext, request: RemotingCommand, header:
     maxTotalBytes: PULL_BYTES_MAX, tagsFilter: filter,
   });
   const code = responseCodeFor(result, header.queueOffset);
-  const body = result.status === 'FOUND' ? Buffer.concat(result.messages, result.totalSizeBytes) : null;
+  const body = result.status === 'FOUND' ? pullBody(result.messages, result.totalSizeBytes) : null;
   return responseCommand(request, code, result.status, encodeCustomHeader(PullMessageResponseHeader, {
     suggestWhichBrokerId: 0, nextBeginOffset: result.nextBeginOffset, minOffset: result.minOffset, maxOffset: result.maxOffset,
   }), body);
+}
+
+/**
+ * The records back to back. The store reads a pull's records into one buffer in order, so they usually are views
+ * of it end to end already: then the body is that range, sent as is, without copying the records again.
+ */
+function pullBody(messages: readonly Buffer[], totalSizeBytes: number): Buffer {
+  const first = messages[0];
+  if (first === undefined) return Buffer.alloc(0);
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < messages.length; i++) {
+    const message = messages[i]!;
+    if (message.buffer !== first.buffer || message.byteOffset !== end) return Buffer.concat(messages as Buffer[], totalSizeBytes);
+    end += message.length;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
 }
 
 function responseCodeFor(result: GetResult, requestedOffset: number): number {

@@ -2,12 +2,12 @@ import {
   MessageProperty, MessageSysFlag, NAME_VALUE_SEPARATOR, transactionType, PROPERTY_SEPARATOR, type RemotingCommand, RequestCode, ResponseCode, SendMessageResponseHeader,
   type SendMessageRequestHeader, decodeSendMessageRequestHeader, encodeCustomHeader, responseCommand, topicProblem,
 } from '@tern/protocol';
-import type { PutMessageInput, PutResult } from '@tern/store';
+import { BATCH_MEMBER_FIELDS, BatchMemberField, type PutResult } from '@tern/store';
 import type { RemotingChannel } from '@tern/remoting';
 import type { BrokerContext } from '../broker-context.js';
 import { isWriteable } from '../topic/perm.js';
 import { DLQ_GROUP_TOPIC_PREFIX, NOT_ALLOWED_SEND_TOPICS, RETRY_GROUP_TOPIC_PREFIX } from '../topic/topic-config-manager.js';
-import { decodeBatchBody } from './batch-body.js';
+import { decodeBatchMembers } from './batch-body.js';
 import { parseRemoteHost } from './remote-host.js';
 import { toScheduled } from '../schedule/delay-message.js';
 
@@ -62,19 +62,14 @@ export function sendMessageProcessor(context: BrokerContext) {
       result = await context.store.putMessage(scheduled);
     } else if (request.code === RequestCode.SEND_BATCH_MESSAGE || header.batch) {
       if (topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, 'batch message is not supported for retry topics');
-      const entries = decodeBatchBody(body);
-      const messages: PutMessageInput[] = new Array(entries.length);
-      for (let i = 0; i < entries.length; i++) {
-        const m = entries[i]!;
-        if (m.body.length > context.config.maxMessageSize) {
+      const members = decodeBatchMembers(body);
+      for (let m = BatchMemberField.BODY_LENGTH; m < members.length; m += BATCH_MEMBER_FIELDS) {
+        if (members[m]! > context.config.maxMessageSize) {
           return responseCommand(request, ResponseCode.MESSAGE_ILLEGAL, `a message body in the batch exceeds maxMessageSize ${context.config.maxMessageSize}`);
         }
-        messages[i] = {
-          topic, queueId, flag: m.flag, body: m.body, properties: joinProperties(m.properties, properties), sysFlag: header.sysFlag,
-          bornTimestampMs: header.bornTimestamp, bornHost, reconsumeTimes: header.reconsumeTimes, preparedTransactionOffset: 0,
-        };
       }
-      result = await context.store.putMessages(messages);
+      // Each member's properties are stored as sent, followed by the batch's (RocketMQ's CommitLog.encode).
+      result = await context.store.putMessageBatch({ ...base, source: body, members, batchProperties: properties });
     } else {
       result = await context.store.putMessage({ ...base, flag: header.flag, body, properties });
     }
@@ -117,7 +112,7 @@ async function checkSend(context: BrokerContext, request: RemotingCommand, heade
 function sendResponse(request: RemotingCommand, result: PutResult, queueId: number): RemotingCommand {
   const ok = (code: number): RemotingCommand => responseCommand(request, code, result.remark ?? null, {
     ...encodeCustomHeader(SendMessageResponseHeader, {
-      msgId: result.messageIds.join(','), queueId, queueOffset: result.queueOffset, msgRegion: 'DefaultRegion', traceOn: true,
+      msgId: result.messageIdList, queueId, queueOffset: result.queueOffset, msgRegion: 'DefaultRegion', traceOn: true,
     }),
   });
   switch (result.status) {
@@ -173,11 +168,3 @@ function rewriteSendProperties(properties: string, clusterName: string, dropDela
   }
   return { properties: out + (out.length > 0 ? PROPERTY_SEPARATOR : '') + CLUSTER_PROPERTY + clusterName, delayLevel: dropDelay ? 0 : delayLevel };
 }
-
-/** A batch member's properties followed by the batch's own (RocketMQ appends the batch properties to each). */
-function joinProperties(own: string, batch: string): string {
-  if (own.length === 0) return batch;
-  if (batch.length === 0) return own;
-  return own.endsWith(PROPERTY_SEPARATOR) ? own + batch : own + PROPERTY_SEPARATOR + batch;
-}
-

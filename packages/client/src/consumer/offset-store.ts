@@ -60,25 +60,51 @@ export interface OffsetStore {
 interface Entry {
   mq: MessageQueue;
   offset: number;
+  /** Left the table: a cached reference to it must not be used. */
+  forgotten?: boolean;
 }
 
 /** The in-memory table both stores share. */
 abstract class MemoryOffsetTable {
   protected readonly table = new Map<string, Entry>();
+  /**
+   * The entry of each queue object seen. A consumer passes the same MessageQueue object for every message of a
+   * queue, and updateOffset runs once per consumed message: this skips building and hashing the key string.
+   */
+  private readonly entryOfQueue = new WeakMap<MessageQueue, Entry>();
 
   updateOffset(mq: MessageQueue, offset: number, increaseOnly: boolean): void {
     if (!Number.isSafeInteger(offset)) return;
-    const key = mqKey(mq);
-    const entry = this.table.get(key);
+    const entry = this.entryOf(mq);
     if (entry === undefined) {
-      this.table.set(key, { mq: { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId }, offset });
+      const added: Entry = { mq: { topic: mq.topic, brokerName: mq.brokerName, queueId: mq.queueId }, offset };
+      this.table.set(mqKey(mq), added);
+      this.entryOfQueue.set(mq, added);
     } else if (!increaseOnly || offset > entry.offset) {
       entry.offset = offset;
     }
   }
 
   removeOffset(mq: MessageQueue): void {
-    this.table.delete(mqKey(mq));
+    this.forget(mqKey(mq));
+  }
+
+  /** Removes the entry of `key` from the table. */
+  protected forget(key: string): void {
+    const entry = this.table.get(key);
+    if (entry === undefined) return;
+    entry.forgotten = true;
+    this.table.delete(key);
+  }
+
+  private entryOf(mq: MessageQueue): Entry | undefined {
+    const cached = this.entryOfQueue.get(mq);
+    // The queue object may have been changed since: the cached entry counts only if it still names the same queue.
+    if (cached !== undefined && cached.forgotten !== true && cached.mq.queueId === mq.queueId && cached.mq.topic === mq.topic
+      && cached.mq.brokerName === mq.brokerName) return cached;
+    const entry = this.table.get(mqKey(mq));
+    if (entry !== undefined) this.entryOfQueue.set(mq, entry);
+    return entry;
   }
 
   cloneOffsetTable(topic?: string): Map<string, Entry> {
@@ -90,7 +116,7 @@ abstract class MemoryOffsetTable {
   }
 
   protected memoryOffset(mq: MessageQueue): number | undefined {
-    return this.table.get(mqKey(mq))?.offset;
+    return this.entryOf(mq)?.offset;
   }
 }
 
@@ -158,7 +184,7 @@ export class RemoteBrokerOffsetStore extends MemoryOffsetTable implements Offset
       }
     }
     await Promise.all(work);
-    for (const key of unused) this.table.delete(key);
+    for (const key of unused) this.forget(key);
   }
 
   async persist(mq: MessageQueue): Promise<void> {

@@ -83,13 +83,15 @@ export class ConsumeMessageConcurrentlyService implements ConsumeMessageService 
       this.host.logger.info(`consumer ${this.host.consumerGroup}: ${messageQueueKey(mq)} dropped; a batch of ${batch.length} is not consumed`);
       return;
     }
-    const messages = this.host.resetRetryTopic(batch);
+    // `batch` is this request's own array (submitConsumeRequest cut it), so the listener gets it frozen, not a copy.
+    const messages = Object.freeze(this.host.resetRetryTopic(batch));
     const context: ConsumeConcurrentlyContext = { messageQueue: mq, delayLevelWhenNextConsume: 0, ackIndex: ACK_INDEX_ALL };
-    const started = performance.now();
-    pq.markConsumeStart(messages);
+    // One clock read serves the consumeTimeout bookkeeping and the consume time (Java: currentTimeMillis too).
+    const startedMs = Date.now();
+    pq.markConsumeStart(messages, startedMs);
     let status: ConsumeConcurrentlyStatus | null = null;
     try {
-      const answer = await this.listener(Object.freeze([...messages]), context);
+      const answer = await this.listener(messages, context);
       if (answer === 'CONSUME_SUCCESS' || answer === 'RECONSUME_LATER') {
         status = answer;
       } else {
@@ -101,18 +103,20 @@ export class ConsumeMessageConcurrentlyService implements ConsumeMessageService 
         + 'taken as RECONSUME_LATER', { msgIds: messages.map((m) => m.msgId).join(','), queue: messageQueueKey(mq) });
     }
     status ??= 'RECONSUME_LATER';
-    const elapsedMs = performance.now() - started;
+    const elapsedMs = Date.now() - startedMs;
     if (pq.dropped) {
       this.host.logger.warn(`consumer ${this.host.consumerGroup}: ${messageQueueKey(mq)} was dropped while consuming; the result is not processed`,
         { msgIds: messages.map((m) => m.msgId).join(',') });
       return;
     }
-    await this.processConsumeResult(status, context, messages, pq, mq, elapsedMs);
+    const sendingBack = this.processConsumeResult(status, context, messages, pq, mq, elapsedMs);
+    if (sendingBack !== undefined) await sendingBack;
   }
 
-  private async processConsumeResult(status: ConsumeConcurrentlyStatus, context: ConsumeConcurrentlyContext, messages: MessageExt[],
-    pq: ProcessQueue, mq: MessageQueue, elapsedMs: number): Promise<void> {
-    if (messages.length === 0) return;
+  /** Synchronous when every message succeeded; a promise while failed ones are sent back. */
+  private processConsumeResult(status: ConsumeConcurrentlyStatus, context: ConsumeConcurrentlyContext, messages: readonly MessageExt[],
+    pq: ProcessQueue, mq: MessageQueue, elapsedMs: number): Promise<void> | undefined {
+    if (messages.length === 0) return undefined;
     let ackIndex = context.ackIndex;
     if (status === 'CONSUME_SUCCESS') {
       if (!Number.isInteger(ackIndex) || ackIndex >= messages.length) ackIndex = messages.length - 1;
@@ -122,6 +126,14 @@ export class ConsumeMessageConcurrentlyService implements ConsumeMessageService 
       ackIndex = -1;
       this.host.recordConsumed(mq.topic, 0, messages.length, elapsedMs);
     }
+    if (ackIndex + 1 < messages.length) return this.sendBackFailed(ackIndex, context, messages, pq, mq);
+    this.removeConsumed(messages, pq, mq);
+    return undefined;
+  }
+
+  /** The messages after ackIndex failed: clustering sends them back to the broker; broadcasting drops them. */
+  private async sendBackFailed(ackIndex: number, context: ConsumeConcurrentlyContext, messages: readonly MessageExt[], pq: ProcessQueue,
+    mq: MessageQueue): Promise<void> {
     const failedBack: MessageExt[] = [];
     if (this.host.messageModel === 'BROADCASTING') {
       for (let i = ackIndex + 1; i < messages.length; i++) {
@@ -145,7 +157,12 @@ export class ConsumeMessageConcurrentlyService implements ConsumeMessageService 
       done = messages.filter((m) => !failedOffsets.has(m.queueOffset));
       this.submitConsumeRequestLater(failedBack, pq, mq);
     }
-    const offset = pq.removeMessage(done);
+    this.removeConsumed(done, pq, mq);
+  }
+
+  /** The messages leave the process queue; the queue's offset moves to the smallest one still in process. */
+  private removeConsumed(messages: readonly MessageExt[], pq: ProcessQueue, mq: MessageQueue): void {
+    const offset = pq.removeMessage(messages);
     if (offset >= 0 && !pq.dropped) this.host.offsetStore.updateOffset(mq, offset, true);
   }
 

@@ -150,7 +150,7 @@ export class ConsumeMessageOrderlyService implements ConsumeMessageService {
     }
   }
 
-  private async processConsumeResult(messages: MessageExt[], status: ConsumeOrderlyStatus, context: ConsumeOrderlyContext,
+  private async processConsumeResult(messages: readonly MessageExt[], status: ConsumeOrderlyStatus, context: ConsumeOrderlyContext,
     pq: ProcessQueue, mq: MessageQueue, elapsedMs: number): Promise<boolean> {
     let continueConsume = true;
     let commitOffset = -1;
@@ -177,7 +177,7 @@ export class ConsumeMessageOrderlyService implements ConsumeMessageService {
    * one), or one past it could not be sent back. Messages past the max are sent to %RETRY%<group> with their
    * reconsumeTimes, which the broker moves to the DLQ.
    */
-  private async checkReconsumeTimes(messages: MessageExt[]): Promise<{ suspend: boolean; updated: MessageExt[] }> {
+  private async checkReconsumeTimes(messages: readonly MessageExt[]): Promise<{ suspend: boolean; updated: MessageExt[] }> {
     let suspend = false;
     const updated: MessageExt[] = [];
     for (const message of messages) {

@@ -1,4 +1,5 @@
 import type { MessageExt } from '../message.js';
+import { CachedMessages } from './cached-messages.js';
 
 /*
  * RocketMQ's ProcessQueue: the messages pulled from one queue and not yet consumed, kept by queue offset, plus the
@@ -162,13 +163,11 @@ export interface ProcessQueueInfo {
 }
 
 export class ProcessQueue {
-  private readonly msgTree = new Map<number, MessageExt>();
-  private readonly msgOffsets = new SortedOffsets();
+  /** Java's msgTree, with each message's consume start time (concurrent consumeTimeout bookkeeping). */
+  private readonly msgTree = new CachedMessages();
   /** Orderly: the messages taken for consumption and not committed yet. */
   private readonly consumingOrderly = new Map<number, MessageExt>();
   private readonly consumingOffsets = new SortedOffsets();
-  /** Concurrent: when consumption of a message (by queue offset) started, for consumeTimeout. */
-  private readonly consumeStartMs = new Map<number, number>();
   msgCount = 0;
   msgSize = 0;
   queueOffsetMax = 0;
@@ -198,9 +197,7 @@ export class ProcessQueue {
     let dispatchToConsume = false;
     let valid = 0;
     for (const message of messages) {
-      if (this.msgTree.has(message.queueOffset)) continue;
-      this.msgTree.set(message.queueOffset, message);
-      this.msgOffsets.insert(message.queueOffset);
+      if (!this.msgTree.add(message)) continue;
       valid++;
       this.queueOffsetMax = message.queueOffset;
       this.msgSize += message.body.length;
@@ -223,8 +220,8 @@ export class ProcessQueue {
 
   /** Last cached offset − first cached offset (consumeConcurrentlyMaxSpan flow control). */
   getMaxSpan(): number {
-    const first = this.msgOffsets.first();
-    const last = this.msgOffsets.last();
+    const first = this.msgTree.firstOffset();
+    const last = this.msgTree.lastOffset();
     return first === undefined || last === undefined ? 0 : last - first;
   }
 
@@ -240,16 +237,13 @@ export class ProcessQueue {
       result = this.queueOffsetMax + 1;
       let removed = 0;
       for (const message of messages) {
-        const previous = this.msgTree.get(message.queueOffset);
+        const previous = this.msgTree.remove(message.queueOffset);
         if (previous === undefined) continue;
-        this.msgTree.delete(message.queueOffset);
-        this.msgOffsets.remove(message.queueOffset);
-        this.consumeStartMs.delete(message.queueOffset);
         removed++;
         this.msgSize -= previous.body.length;
       }
       this.msgCount -= removed;
-      const first = this.msgOffsets.first();
+      const first = this.msgTree.firstOffset();
       if (first !== undefined) result = first;
     }
     return result;
@@ -257,14 +251,12 @@ export class ProcessQueue {
 
   /** Concurrent consumption of these messages starts now (consumeTimeout bookkeeping). */
   markConsumeStart(messages: readonly MessageExt[], nowMs = Date.now()): void {
-    for (const message of messages) if (this.msgTree.has(message.queueOffset)) this.consumeStartMs.set(message.queueOffset, nowMs);
+    for (const message of messages) this.msgTree.markStarted(message.queueOffset, nowMs);
   }
 
   /** The first cached message and when its consumption started (undefined if it has not started). */
   firstCached(): { message: MessageExt; consumeStartMs: number | undefined } | undefined {
-    const first = this.msgOffsets.first();
-    if (first === undefined) return undefined;
-    return { message: this.msgTree.get(first)!, consumeStartMs: this.consumeStartMs.get(first) };
+    return this.msgTree.first();
   }
 
   hasTempMessage(): boolean {
@@ -279,13 +271,11 @@ export class ProcessQueue {
     const now = Date.now();
     this.lastConsumeTimestamp = now;
     for (let i = 0; i < batchSize; i++) {
-      const offset = this.msgOffsets.shift();
-      if (offset === undefined) break;
-      const message = this.msgTree.get(offset)!;
-      this.msgTree.delete(offset);
+      const message = this.msgTree.shift();
+      if (message === undefined) break;
       result.push(message);
-      this.consumingOrderly.set(offset, message);
-      this.consumingOffsets.insert(offset);
+      this.consumingOrderly.set(message.queueOffset, message);
+      this.consumingOffsets.insert(message.queueOffset);
     }
     if (result.length === 0) this.consuming = false;
     return result;
@@ -306,16 +296,16 @@ export class ProcessQueue {
     for (const message of messages) {
       this.consumingOrderly.delete(message.queueOffset);
       this.consumingOffsets.remove(message.queueOffset);
-      this.msgTree.set(message.queueOffset, message);
-      this.msgOffsets.insert(message.queueOffset);
+      this.msgTree.remove(message.queueOffset);
+      this.msgTree.add(message);
     }
   }
 
   /** Puts the whole consuming set back. */
   rollback(): void {
-    for (const [offset, message] of this.consumingOrderly) {
-      this.msgTree.set(offset, message);
-      this.msgOffsets.insert(offset);
+    for (const message of this.consumingOrderly.values()) {
+      this.msgTree.remove(message.queueOffset);
+      this.msgTree.add(message);
     }
     this.consumingOrderly.clear();
     this.consumingOffsets.clear();
@@ -324,10 +314,8 @@ export class ProcessQueue {
   /** Forgets every cached message (Java's clear(), used when a queue is dropped). */
   clear(): void {
     this.msgTree.clear();
-    this.msgOffsets.clear();
     this.consumingOrderly.clear();
     this.consumingOffsets.clear();
-    this.consumeStartMs.clear();
     this.msgCount = 0;
     this.msgSize = 0;
     this.queueOffsetMax = 0;
@@ -336,8 +324,8 @@ export class ProcessQueue {
   info(commitOffset: number): ProcessQueueInfo {
     return {
       commitOffset,
-      cachedMsgMinOffset: this.msgOffsets.first() ?? 0,
-      cachedMsgMaxOffset: this.msgOffsets.last() ?? 0,
+      cachedMsgMinOffset: this.msgTree.firstOffset() ?? 0,
+      cachedMsgMaxOffset: this.msgTree.lastOffset() ?? 0,
       cachedMsgCount: this.msgTree.size,
       cachedMsgSizeInMiB: Math.floor(this.msgSize / (1024 * 1024)),
       transactionMsgMinOffset: this.consumingOffsets.first() ?? 0,
@@ -359,9 +347,16 @@ export class ProcessQueue {
  */
 export class ConsumeExecutor {
   private active = 0;
-  private readonly waiting: Array<() => Promise<void>> = [];
+  private readonly waiting: Array<() => Promise<void> | void> = [];
   private readonly idleWaiters: Array<() => void> = [];
   private stopped = false;
+  private starting = false;
+  // Bound once: a task's completion costs no closure of its own.
+  private readonly taskSettled = (): void => this.settle();
+  private readonly taskFailed = (error: unknown): void => {
+    this.onError(error);
+    this.settle();
+  };
 
   constructor(private readonly max: number, private readonly onError: (error: unknown) => void) {}
 
@@ -373,26 +368,37 @@ export class ConsumeExecutor {
     return this.waiting.length;
   }
 
-  submit(task: () => Promise<void>): void {
+  submit(task: () => Promise<void> | void): void {
     if (this.stopped) return;
-    if (this.active < this.max) this.run(task);
-    else this.waiting.push(task);
+    this.waiting.push(task);
+    this.startWaiting();
   }
 
-  private run(task: () => Promise<void>): void {
-    this.active++;
-    void (async () => {
+  /** Starts waiting tasks up to `max`, in order; a loop rather than recursion, whatever the tasks do. */
+  private startWaiting(): void {
+    if (this.starting) return;
+    this.starting = true;
+    while (this.active < this.max && !this.stopped && this.waiting.length > 0) {
+      const task = this.waiting.shift()!;
+      this.active++;
+      let outcome: Promise<void> | void;
       try {
-        await task();
+        outcome = task();
       } catch (error) {
         this.onError(error);
-      } finally {
         this.active--;
-        const next = this.stopped ? undefined : this.waiting.shift();
-        if (next !== undefined) this.run(next);
-        else if (this.active === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+        continue;
       }
-    })();
+      if (outcome instanceof Promise) outcome.then(this.taskSettled, this.taskFailed);
+      else this.active--;
+    }
+    this.starting = false;
+    if (this.active === 0 && (this.stopped || this.waiting.length === 0)) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private settle(): void {
+    this.active--;
+    this.startWaiting();
   }
 
   /** Stops starting tasks (queued ones are dropped); resolves when the running ones finish or after `timeoutMs`. */

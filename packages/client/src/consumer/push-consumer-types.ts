@@ -65,7 +65,7 @@ export interface ConsumeServiceHost {
   /** maxReconsumeTimes with -1 resolved. */
   readonly maxReconsumeTimes: number;
   /** Messages of %RETRY%<group> get their RETRY_TOPIC back as topic. */
-  resetRetryTopic(messages: readonly MessageExt[]): MessageExt[];
+  resetRetryTopic(messages: readonly MessageExt[]): readonly MessageExt[];
   /** CONSUMER_SEND_MSG_BACK, falling back to a send to %RETRY%<group>; rejects when both fail. */
   sendMessageBack(message: MessageExt, delayLevel: number, brokerName: string | null): Promise<void>;
   /** The orderly service's send-back: a send to %RETRY%<group> keeping reconsumeTimes (DLQ once past the max). */

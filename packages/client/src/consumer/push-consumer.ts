@@ -417,8 +417,11 @@ export class PushConsumer {
 
   // ---- instance hooks -------------------------------------------------------------------------------------------------
 
+  private retryTopicName: string | null = null;
+
   private retryTopic(): string {
-    return RETRY_GROUP_TOPIC_PREFIX + this.consumerGroup;
+    // Asked per consumed message (resetRetryTopic): built once.
+    return (this.retryTopicName ??= RETRY_GROUP_TOPIC_PREFIX + this.consumerGroup);
   }
 
   private consumerData(): ConsumerData {
@@ -746,13 +749,22 @@ export class PushConsumer {
 
   // ---- retries ------------------------------------------------------------------------------------------------------
 
-  /** Messages of %RETRY%<group> are handed over with their original topic (RETRY_TOPIC). */
-  private resetRetryTopic(messages: readonly MessageExt[]): MessageExt[] {
+  /**
+   * Messages of %RETRY%<group> are handed over with their original topic (RETRY_TOPIC). Answers `messages` itself
+   * when none is a retry message (the common case: no copy per consume call).
+   */
+  private resetRetryTopic(messages: readonly MessageExt[]): readonly MessageExt[] {
     const retryTopic = this.retryTopic();
-    return messages.map((message) => {
+    let reset: MessageExt[] | null = null;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      if (message.topic !== retryTopic) continue;
       const original = message.properties[MessageProperty.RETRY_TOPIC];
-      return original !== undefined && message.topic === retryTopic ? Object.freeze({ ...message, topic: original }) : message;
-    });
+      if (original === undefined) continue;
+      reset ??= messages.slice();
+      reset[i] = Object.freeze({ ...message, topic: original });
+    }
+    return reset ?? messages;
   }
 
   /**

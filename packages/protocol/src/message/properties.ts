@@ -9,20 +9,24 @@ export const PROPERTIES_MAX_BYTES = 32767;
 
 /** Encodes properties the way Java 4.9 does: no trailing separator, entries with an empty name or value dropped. */
 export function encodeProperties(properties: ReadonlyMap<string, string> | Record<string, string>): string {
-  const entries = properties instanceof Map ? [...properties.entries()] : Object.entries(properties);
   let out = '';
-  for (const [name, value] of entries) {
-    if (name.length === 0 || value.length === 0) continue;
-    if (name.includes(NAME_VALUE_SEPARATOR) || name.includes(PROPERTY_SEPARATOR)) {
-      throw new ProtocolError(`property name ${JSON.stringify(name)} contains a separator character`);
-    }
-    if (value.includes(NAME_VALUE_SEPARATOR) || value.includes(PROPERTY_SEPARATOR)) {
-      throw new ProtocolError(`property ${name} has a value containing a separator character`);
-    }
-    if (out.length > 0) out += PROPERTY_SEPARATOR;
-    out += name + NAME_VALUE_SEPARATOR + value;
+  if (properties instanceof Map) {
+    for (const [name, value] of properties as ReadonlyMap<string, string>) out = appendEncodedProperty(out, name, value);
+  } else {
+    for (const name of Object.keys(properties)) out = appendEncodedProperty(out, name, (properties as Record<string, string>)[name]!);
   }
   return out;
+}
+
+function appendEncodedProperty(out: string, name: string, value: string): string {
+  if (name.length === 0 || value.length === 0) return out;
+  if (name.includes(NAME_VALUE_SEPARATOR) || name.includes(PROPERTY_SEPARATOR)) {
+    throw new ProtocolError(`property name ${JSON.stringify(name)} contains a separator character`);
+  }
+  if (value.includes(NAME_VALUE_SEPARATOR) || value.includes(PROPERTY_SEPARATOR)) {
+    throw new ProtocolError(`property ${name} has a value containing a separator character`);
+  }
+  return out.length > 0 ? out + PROPERTY_SEPARATOR + name + NAME_VALUE_SEPARATOR + value : name + NAME_VALUE_SEPARATOR + value;
 }
 
 /** Decodes a properties string; tolerates a trailing separator (ali-ons writes one) and drops empty items. */

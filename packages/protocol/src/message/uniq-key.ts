@@ -34,6 +34,11 @@ export interface UniqKeyGeneratorOptions {
 export interface UniqKeyGenerator {
   /** The next id: 32 uppercase hex characters. */
   next(): string;
+  /**
+   * The next id as `next()` makes it, also written as 32 ASCII bytes at `target[at]` (producers write it straight
+   * into a request body without encoding the string). Throws RangeError when the 32 bytes do not fit.
+   */
+  nextInto(target: Uint8Array, at: number): string;
   /** The fixed first 20 characters of every id this generator makes (ip + pid + random). */
   readonly prefix: string;
 }
@@ -52,6 +57,12 @@ export interface DecodedUniqKey {
 }
 
 const HEX = '0123456789ABCDEF';
+/** ASCII codes of the hex digits. */
+const HEX_CODES = Uint8Array.from(HEX, (digit) => digit.charCodeAt(0));
+/** Characters of an IPv4 id before the counter: ip, pid, random, time field. */
+const TIMED_PREFIX_CHARS = UNIQ_KEY_CHARS_IPV4 - 4;
+/** Two uppercase hex digits of every byte value. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, byte) => HEX[byte >>> 4]! + HEX[byte & 0xf]!);
 
 function hex(value: number, digits: number): string {
   let out = '';
@@ -109,23 +120,52 @@ export function createUniqKeyGenerator(options: UniqKeyGeneratorOptions = {}): U
   /** The least time offset the next id may carry: keeps offsets monotonic and separates counter cycles. */
   let floorOffset = 0;
   let lastOffset = 0;
+  // The prefix and time field, as text and as ASCII bytes, rebuilt only when the offset changes (once per millisecond
+  // at most): per id only the counter's four digits are added.
+  let timedOffset = -1;
+  let timedPrefix = '';
+  const timedBytes = new Uint8Array(TIMED_PREFIX_CHARS);
+  for (let i = 0; i < prefix.length; i++) timedBytes[i] = prefix.charCodeAt(i);
+
+  /** The counter of the next id, after moving the time field as the counter and clock require. */
+  function advance(): number {
+    const now = nowMs();
+    if (now >= nextStartTime) {
+      ({ start: startTime, next: nextStartTime } = monthBounds(now));
+      floorOffset = 0;
+    }
+    if (counter === 0x10000) {
+      counter = 0;
+      floorOffset = lastOffset + 1;
+    }
+    const offset = Math.max(now - startTime, floorOffset);
+    floorOffset = offset;
+    lastOffset = offset;
+    if (offset !== timedOffset) {
+      timedOffset = offset;
+      const time = hex(offset, 8);
+      timedPrefix = prefix + time;
+      for (let i = 0; i < 8; i++) timedBytes[prefix.length + i] = time.charCodeAt(i);
+    }
+    return counter++;
+  }
 
   return {
     prefix,
     next(): string {
-      const now = nowMs();
-      if (now >= nextStartTime) {
-        ({ start: startTime, next: nextStartTime } = monthBounds(now));
-        floorOffset = 0;
-      }
-      if (counter === 0x10000) {
-        counter = 0;
-        floorOffset = lastOffset + 1;
-      }
-      const offset = Math.max(now - startTime, floorOffset);
-      floorOffset = offset;
-      lastOffset = offset;
-      return prefix + hex(offset, 8) + hex(counter++, 4);
+      const count = advance();
+      return timedPrefix + HEX_BYTE[count >>> 8]! + HEX_BYTE[count & 0xff]!;
+    },
+    nextInto(target: Uint8Array, at: number): string {
+      if (!(at >= 0 && at + UNIQ_KEY_CHARS_IPV4 <= target.length)) throw new RangeError(`no room for a UNIQ_KEY at ${at} of ${target.length} bytes`);
+      const count = advance();
+      for (let i = 0; i < TIMED_PREFIX_CHARS; i++) target[at + i] = timedBytes[i]!;
+      const end = at + TIMED_PREFIX_CHARS;
+      target[end] = HEX_CODES[count >>> 12]!;
+      target[end + 1] = HEX_CODES[(count >>> 8) & 0xf]!;
+      target[end + 2] = HEX_CODES[(count >>> 4) & 0xf]!;
+      target[end + 3] = HEX_CODES[count & 0xf]!;
+      return timedPrefix + HEX_BYTE[count >>> 8]! + HEX_BYTE[count & 0xff]!;
     },
   };
 }

@@ -20,7 +20,9 @@ export function writeCqUnit(target: Buffer, position: number, unit: CqUnit): voi
   target.writeInt32BE(Math.floor(unit.physicalOffset / 0x1_0000_0000), position);
   target.writeUInt32BE(unit.physicalOffset >>> 0, position + 4);
   target.writeInt32BE(unit.sizeBytes, position + 8);
-  target.writeBigInt64BE(BigInt(unit.tagsCode), position + 12);
+  // A tag code is an int32 hash or a delivery time (below 2^53): two int32 halves, no BigInt per unit.
+  target.writeInt32BE(Math.floor(unit.tagsCode / 0x1_0000_0000), position + 12);
+  target.writeUInt32BE(unit.tagsCode >>> 0, position + 16);
 }
 
 export function readCqUnit(source: Buffer, position: number): CqUnit {

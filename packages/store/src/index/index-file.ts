@@ -80,7 +80,11 @@ export function buildIndexKey(topic: string, key: string): string {
 
 /** RocketMQ IndexFile.indexKeyHashMethod: abs(hashCode), and 0 for Integer.MIN_VALUE (whose abs is negative). */
 export function indexKeyHashOf(fullKey: string): number {
-  const hash = javaStringHashCode(fullKey);
+  return indexKeyHashOfJavaHash(javaStringHashCode(fullKey));
+}
+
+/** indexKeyHashOf from the key's String.hashCode (computed elsewhere, e.g. from bytes). */
+export function indexKeyHashOfJavaHash(hash: number): number {
   return hash === -2147483648 ? 0 : Math.abs(hash);
 }
 

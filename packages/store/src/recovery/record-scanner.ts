@@ -3,10 +3,11 @@ import {
   findProperty, javaStringHashCode, readInt64, recordLayout,
 } from '@tern/protocol';
 import type { DispatchRequest } from '../dispatch-request.js';
+import { indexKeyHash } from '../index/index-file.js';
 
 /** Stands in for the dispatch fields when a reader only needs the record checked. */
 const NO_DISPATCH: DispatchRequest = Object.freeze({
-  topic: '', queueId: -1, queueOffset: -1, physicalOffset: -1, sizeBytes: 0, tagsCode: 0, keys: undefined, uniqKey: undefined,
+  topic: '', queueId: -1, queueOffset: -1, physicalOffset: -1, sizeBytes: 0, tagsCode: 0, keys: undefined, uniqKeyHash: -1,
   storeTimestampMs: 0, sysFlag: 0, delayLevel: 0,
 });
 
@@ -76,18 +77,20 @@ function checkRecord(record: Buffer, physicalOffset: number, withDispatch: boole
   if (!withDispatch) return { kind: 'record', sizeBytes: totalSize, dispatch: NO_DISPATCH };
   const properties = record.toString('utf8', propertiesLengthAt + 2, totalSize);
   const tags = findProperty(properties, MessageProperty.TAGS);
+  const topic = record.toString('utf8', topicLengthAt + 1, propertiesLengthAt);
+  const uniqKey = findProperty(properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
   return {
     kind: 'record',
     sizeBytes: totalSize,
     dispatch: {
-      topic: record.toString('utf8', topicLengthAt + 1, propertiesLengthAt),
+      topic,
       queueId: record.readInt32BE(RecordField.QUEUE_ID),
       queueOffset: readInt64(record, RecordField.QUEUE_OFFSET),
       physicalOffset,
       sizeBytes: totalSize,
       tagsCode: tags === undefined ? 0 : javaStringHashCode(tags),
       keys: findProperty(properties, MessageProperty.KEYS),
-      uniqKey: findProperty(properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX),
+      uniqKeyHash: uniqKey === undefined ? -1 : indexKeyHash(topic, uniqKey),
       storeTimestampMs: readInt64(record, layout.storeTimestampAt),
       sysFlag,
       delayLevel: parseDelayLevel(findProperty(properties, MessageProperty.DELAY_TIME_LEVEL)),
