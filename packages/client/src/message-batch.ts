@@ -46,29 +46,35 @@ export function encodeBatchMessages(entries: readonly BatchEntry[]): Buffer {
  */
 export class BatchBodyWriter {
   readonly body: Buffer;
+  /** The fixed fields go through a DataView: big-endian stores the compiler inlines. */
+  private readonly view: DataView;
   private at = 0;
   /** Where the current entry's properties end: the next entry starts there. */
   private entryEnd = 0;
 
   constructor(totalBytes: number) {
     this.body = Buffer.allocUnsafe(totalBytes);
+    this.view = new DataView(this.body.buffer, this.body.byteOffset, this.body.length);
   }
 
   /** Writes an entry up to its properties; returns where its `propertiesBytes` property bytes go. */
   beginEntry(flag: number, body: Uint8Array, propertiesBytes: number): number {
-    if (this.at !== this.entryEnd) throw new RangeError(`batch body: the previous entry's properties end at ${this.entryEnd}, not ${this.at}`);
-    const out = this.body;
-    let at = this.at;
-    at = out.writeInt32BE(BATCH_ENTRY_FIXED_BYTES + body.length + propertiesBytes, at);
-    at = out.writeInt32BE(0, at); // magic and bodyCRC: the broker fills them in
-    at = out.writeInt32BE(0, at);
-    at = out.writeInt32BE(flag, at);
-    at = out.writeInt32BE(body.length, at);
-    out.set(body, at);
-    at = out.writeInt16BE(propertiesBytes, at + body.length);
-    this.at = at;
-    this.entryEnd = at + propertiesBytes;
-    return at;
+    const at = this.at;
+    if (at !== this.entryEnd) throw new RangeError(`batch body: the previous entry's properties end at ${this.entryEnd}, not ${at}`);
+    if (!(propertiesBytes >= 0 && propertiesBytes <= 0x7fff)) throw new RangeError(`batch body: ${propertiesBytes} property bytes`);
+    const bodyBytes = body.length;
+    const view = this.view;
+    view.setInt32(at, BATCH_ENTRY_FIXED_BYTES + bodyBytes + propertiesBytes);
+    view.setInt32(at + 4, 0); // magic and bodyCRC: the broker fills them in
+    view.setInt32(at + 8, 0);
+    view.setInt32(at + 12, flag);
+    view.setInt32(at + 16, bodyBytes);
+    this.body.set(body, at + 20);
+    view.setInt16(at + 20 + bodyBytes, propertiesBytes);
+    const propertiesAt = at + BATCH_ENTRY_FIXED_BYTES + bodyBytes;
+    this.at = propertiesAt;
+    this.entryEnd = propertiesAt + propertiesBytes;
+    return propertiesAt;
   }
 
   /** Writes `text` (`bytes` bytes of UTF-8) at `at` of the current entry's properties; returns where it ends. */

@@ -341,24 +341,24 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
   // Read in place: this runs for every consumed message, so no intermediate record object, no copies of the body or
   // the hosts, and the properties string is split straight into the result object.
   if (position + RECORD_FIXED_BYTES_IPV4 > source.length) throw recordError(position, 'shorter than a record header');
-  const totalSize = source.readInt32BE(position);
+  const totalSize = int32At(source, position);
   const end = position + totalSize;
   if (totalSize < RECORD_FIXED_BYTES_IPV4 || end > source.length) throw recordError(position, `total size ${totalSize} runs past the body`);
-  const sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
+  const sysFlag = int32At(source, position + RecordField.SYS_FLAG);
   const layout = recordLayout(sysFlag);
   const bornIpBytes = sysFlag & MessageSysFlag.BORNHOST_V6 ? 16 : 4;
   const storeIpBytes = sysFlag & MessageSysFlag.STOREHOSTADDRESS_V6 ? 16 : 4;
   const storeHostAt = position + layout.storeHostAt;
   const bodyLengthAt = position + layout.bodyLengthAt;
   if (bodyLengthAt + 4 > end) throw recordError(position, 'header longer than the record');
-  const bodyLength = source.readInt32BE(bodyLengthAt);
+  const bodyLength = int32At(source, bodyLengthAt);
   const bodyStart = bodyLengthAt + 4;
   const topicLengthAt = bodyStart + bodyLength;
   if (bodyLength < 0 || topicLengthAt + 1 > end) throw recordError(position, `body length ${bodyLength} runs past the record`);
   const topicLength = source[topicLengthAt]!;
   const propertiesLengthAt = topicLengthAt + 1 + topicLength;
   if (propertiesLengthAt + 2 > end) throw recordError(position, 'topic runs past the record');
-  const propertiesLength = source.readInt16BE(propertiesLengthAt);
+  const propertiesLength = int16At(source, propertiesLengthAt);
   if (propertiesLengthAt + 2 + propertiesLength !== end) throw recordError(position, 'field lengths do not add up to the total size');
   const properties = decodePropertiesToObject(source.toString('utf8', propertiesLengthAt + 2, end), MessageProperty.CRC32);
   let body = source.subarray(bodyStart, topicLengthAt);
@@ -376,26 +376,43 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
   return {
     topic: lastTopic.text(source, topicLengthAt + 1, propertiesLengthAt),
     body,
-    flag: source.readInt32BE(position + RecordField.FLAG),
+    flag: int32At(source, position + RecordField.FLAG),
     msgId: properties[MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX] ?? offsetMsgId,
     offsetMsgId,
-    queueId: source.readInt32BE(position + RecordField.QUEUE_ID),
-    queueOffset: readInt64(source, position + RecordField.QUEUE_OFFSET),
-    commitLogOffset: readInt64(source, position + RecordField.PHYSICAL_OFFSET),
+    queueId: int32At(source, position + RecordField.QUEUE_ID),
+    queueOffset: int64At(source, position + RecordField.QUEUE_OFFSET),
+    commitLogOffset: int64At(source, position + RecordField.PHYSICAL_OFFSET),
     sysFlag,
-    bornTimestamp: readInt64(source, position + RecordField.BORN_TIMESTAMP),
-    storeTimestamp: readInt64(source, position + layout.storeTimestampAt),
+    bornTimestamp: int64At(source, position + RecordField.BORN_TIMESTAMP),
+    storeTimestamp: int64At(source, position + layout.storeTimestampAt),
     bornHost: lastBornHost.text(source, position + RecordField.BORN_HOST, bornIpBytes),
     storeHost: lastStoreHost.text(source, storeHostAt, storeIpBytes),
-    reconsumeTimes: source.readInt32BE(storeHostAt + storeIpBytes + 4),
-    preparedTransactionOffset: readInt64(source, storeHostAt + storeIpBytes + 8),
-    bodyCRC: source.readInt32BE(position + RecordField.BODY_CRC),
+    reconsumeTimes: int32At(source, storeHostAt + storeIpBytes + 4),
+    preparedTransactionOffset: int64At(source, storeHostAt + storeIpBytes + 8),
+    bodyCRC: int32At(source, position + RecordField.BODY_CRC),
     storeSize: totalSize,
     properties,
     tags: properties[MessageProperty.TAGS],
     keys: keys === undefined ? NO_RECEIVED_KEYS : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
     delayTimeLevel: Number.isInteger(delay) && delay > 0 ? delay : 0,
   };
+}
+
+/*
+ * Big-endian reads for the decoder's hot path, after the bounds are checked: Buffer's readInt32BE validates its
+ * offset argument on every call, which costs several times the read itself (tens of calls per message).
+ */
+function int32At(source: Buffer, at: number): number {
+  return (source[at]! << 24) | (source[at + 1]! << 16) | (source[at + 2]! << 8) | source[at + 3]!;
+}
+
+function int16At(source: Buffer, at: number): number {
+  return ((source[at]! << 24) | (source[at + 1]! << 16)) >> 16;
+}
+
+/** A non-negative int64 below 2^53 (offsets, timestamps) as a number, like protocol's readInt64. */
+function int64At(source: Buffer, at: number): number {
+  return int32At(source, at) * 0x1_0000_0000 + (int32At(source, at + 4) >>> 0);
 }
 
 function recordError(position: number, reason: string): ProtocolError {
@@ -405,25 +422,26 @@ function recordError(position: number, reason: string): ProtocolError {
 /** The keys of a received message without KEYS: one shared, frozen empty list rather than an array per message. */
 const NO_RECEIVED_KEYS: readonly string[] = Object.freeze([]);
 
-const HEX_DIGIT_CODES = Buffer.from('0123456789ABCDEF', 'latin1');
-/** Room for the longest offset message id: 16-byte IPv6 store host + port + offset = 28 bytes = 56 hex digits. */
-const offsetIdScratch = Buffer.alloc(56);
+const HEX_DIGIT_CODES = Array.from('0123456789ABCDEF', (digit) => digit.charCodeAt(0));
+/** Character codes of an IPv4 offset message id (8 store host bytes + 8 offset bytes = 32 hex digits). */
+const ipv4OffsetIdCodes: number[] = new Array<number>(32).fill(0);
 
 /**
  * MessageDecoder.createMessageId: the store host (ip, port) and the physical offset bytes, in upper-case hex. Built
- * as bytes in a scratch buffer and read back as one string, instead of several intermediate strings per message.
+ * from character codes into one string, instead of several intermediate strings per message.
  */
 function offsetMessageId(source: Buffer, storeHostAt: number, storeHostBytes: number, physicalOffsetAt: number): string {
+  const codes = storeHostBytes === 8 ? ipv4OffsetIdCodes : new Array<number>((storeHostBytes + 8) * 2);
   let at = 0;
   for (let i = storeHostAt; i < storeHostAt + storeHostBytes; i++) {
-    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! >> 4]!;
-    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! & 15]!;
+    codes[at++] = HEX_DIGIT_CODES[source[i]! >> 4]!;
+    codes[at++] = HEX_DIGIT_CODES[source[i]! & 15]!;
   }
   for (let i = physicalOffsetAt; i < physicalOffsetAt + 8; i++) {
-    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! >> 4]!;
-    offsetIdScratch[at++] = HEX_DIGIT_CODES[source[i]! & 15]!;
+    codes[at++] = HEX_DIGIT_CODES[source[i]! >> 4]!;
+    codes[at++] = HEX_DIGIT_CODES[source[i]! & 15]!;
   }
-  return offsetIdScratch.toString('latin1', 0, at);
+  return String.fromCharCode.apply(null, codes);
 }
 
 /**
@@ -437,9 +455,9 @@ class LastHostText {
 
   /** "a.b.c.d:port" or "[v6]:port" from a record's host bytes. */
   text(source: Buffer, at: number, ipBytes: number): string {
-    const port = source.readInt32BE(at + ipBytes);
+    const port = int32At(source, at + ipBytes);
     if (ipBytes !== 4) return formatHostAddress({ ip: source.subarray(at, at + ipBytes), port });
-    const ipv4 = source.readUInt32BE(at);
+    const ipv4 = int32At(source, at) >>> 0;
     if (ipv4 !== this.ipv4 || port !== this.port) {
       this.text_ = `${source[at]}.${source[at + 1]}.${source[at + 2]}.${source[at + 3]}:${port}`;
       this.ipv4 = ipv4;
@@ -491,7 +509,7 @@ export function decodeMessages(body: Buffer | null, options: DecodeMessagesOptio
   // Bounded: every pass advances by a positive size checked against the body.
   while (at < body.length) {
     if (at + 4 > body.length) throw new ProtocolError(`pull body: ${body.length - at} trailing bytes at byte ${at}`);
-    const size = body.readInt32BE(at);
+    const size = int32At(body, at);
     if (size <= 0 || at + size > body.length) throw new ProtocolError(`pull body: record at byte ${at} claims ${size} of ${body.length - at} bytes`);
     // decodeMessageExt keeps to the record's own total size, which is `size`: no bounded view per record needed.
     messages.push(decodeMessageExt(body, at, options));

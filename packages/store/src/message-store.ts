@@ -59,14 +59,8 @@ function memberJoinerBytes(source: Buffer, propertiesStart: number, ownBytes: nu
   return source[propertiesStart + ownBytes - 1] !== PROPERTY_SEPARATOR_BYTE ? 1 : 0;
 }
 
-/** Copies short ranges (a member's properties) byte by byte: cheaper than a native copy call below ~100 bytes. */
-function copyBytes(source: Uint8Array, start: number, length: number, target: Uint8Array, at: number): void {
-  if (length > 96) {
-    target.set(source.subarray(start, start + length), at);
-    return;
-  }
-  for (let i = 0; i < length; i++) target[at + i] = source[start + i]!;
-}
+/** Longer member properties are copied natively, then scanned: a byte loop only pays off for short ones. */
+const COPY_WHILE_SCANNING_MAX_BYTES = 256;
 
 /** Called after a message becomes visible in its ConsumeQueue (RocketMQ's MessageArrivingListener). */
 export type MessageArrivedListener = (topic: string, queueId: number, maxQueueOffset: number, tagsCode: number) => void;
@@ -285,8 +279,10 @@ export class MessageStore {
       position += size;
       physicalOffset += size;
     }
+    // Taken before the await: the list's buffer is the next put's once this one yields.
+    const messageIdList = messageIds.toString();
     const outcome = await this.flushService.waitFor(physicalOffset);
-    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds.toString(), count, storeTimestampMs, totalBytes);
+    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIdList, count, storeTimestampMs, totalBytes);
   }
 
   /**
@@ -361,20 +357,24 @@ export class MessageStore {
         ownBytes + joiner + tail.length + RECORD_CRC_DIGITS,
       );
       const bodyEnd = at - 3 - head.topicBytes.length;
-      const ownStart = at;
-      copyBytes(source, propertiesStart, ownBytes, target, at);
+      // The member's own properties, copied while their key properties are found (positions in `source`); the
+      // batch's, stored after them, win where they have the same one.
+      if (ownBytes > COPY_WHILE_SCANNING_MAX_BYTES) {
+        target.set(source.subarray(propertiesStart, propertiesStart + ownBytes), at);
+        found.scan(source, propertiesStart, propertiesStart + ownBytes);
+      } else {
+        found.scan(source, propertiesStart, propertiesStart + ownBytes, target, at);
+      }
       at += ownBytes;
       if (joiner > 0) target[at++] = PROPERTY_SEPARATOR_BYTE;
       target.set(tail, at);
       sealRecord(target, position, bodyEnd - bodyLength, bodyEnd, size);
-      // Key properties: the member's own, unless the batch's (stored after them, so they win) have the same one.
-      found.scan(target, ownStart, ownStart + ownBytes);
       const tagsCode = batchKeys.tags !== undefined ? batchTagsCode
-        : found.tagsStart >= 0 ? continueJavaHash(0, target, found.tagsStart, found.tagsEnd) : 0;
+        : found.tagsStart >= 0 ? continueJavaHash(0, source, found.tagsStart, found.tagsEnd) : 0;
       const uniqKeyHash = batchKeys.uniqKey !== undefined ? batchUniqKeyHash
-        : found.uniqKeyStart >= 0 ? indexKeyHashOfJavaHash(continueJavaHash(topicKeyHash, target, found.uniqKeyStart, found.uniqKeyEnd)) : -1;
-      const keys = batchKeys.keys ?? (found.keysStart >= 0 ? target.toString('utf8', found.keysStart, found.keysEnd) : undefined);
-      const delay = batchKeys.delay ?? (found.delayStart >= 0 ? target.toString('utf8', found.delayStart, found.delayEnd) : undefined);
+        : found.uniqKeyStart >= 0 ? indexKeyHashOfJavaHash(continueJavaHash(topicKeyHash, source, found.uniqKeyStart, found.uniqKeyEnd)) : -1;
+      const keys = batchKeys.keys ?? (found.keysStart >= 0 ? source.toString('utf8', found.keysStart, found.keysEnd) : undefined);
+      const delay = batchKeys.delay ?? (found.delayStart >= 0 ? source.toString('utf8', found.delayStart, found.delayEnd) : undefined);
       this.pendingDispatches.push(
         batch.topic, batch.queueId, queueOffset, physicalOffset, size, tagsCode, keys, uniqKeyHash, storeTimestampMs, head.sysFlag,
         delay === undefined ? 0 : parseDelayLevel(delay),
@@ -384,8 +384,10 @@ export class MessageStore {
       physicalOffset += size;
       if (queued) queueOffset++;
     }
+    // Taken before the await: the list's buffer is the next put's once this one yields.
+    const messageIdList = messageIds.toString();
     const outcome = await this.flushService.waitFor(physicalOffset);
-    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIds.toString(), count, storeTimestampMs, totalBytes);
+    return this.putResultFor(outcome, reservation.physicalOffset, firstQueueOffset, messageIdList, count, storeTimestampMs, totalBytes);
   }
 
   private tooBigForSegment(totalBytes: number): PutResult {

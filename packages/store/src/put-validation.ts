@@ -7,19 +7,10 @@ const CRC_PROPERTY_BYTES = 1 + 8 + 1 + RECORD_CRC_DIGITS;
 const validTopics = new Set<string>();
 const VALID_TOPICS_MAX = 10_000;
 
+/** Checks of a put, made before anything is reserved: bad input gets a status, never a partial write. */
 export interface PutProblem {
   status: Exclude<PutStatus, 'PUT_OK'>;
   remark: string;
-}
-
-/** Checks one message before anything is reserved; bad input gets a status, never a partial write. */
-export function putProblem(
-  message: { topic: string; queueId: number; body: Uint8Array; properties: string },
-  maxMessageSizeBytes: number,
-): PutProblem | null {
-  return putTargetProblem(message.topic, message.queueId)
-    ?? bodySizeProblem(message.body.length, maxMessageSizeBytes)
-    ?? propertiesSizeProblem(Buffer.byteLength(message.properties, 'utf8'));
 }
 
 /** The topic and queue id of a put. */

@@ -205,3 +205,25 @@ test('store batch - bad member tables and sizes are refused before anything is w
     tmp.remove();
   }
 });
+
+test('store batch - concurrent puts each get their own message ids', async () => {
+  const tmp = tempDir();
+  const store = await openStore(tmp.dir, {}, { clock });
+  try {
+    const members = (n: number): Member[] => Array.from({ length: n }, (_, i) => ({ flag: 0, body: Buffer.alloc(10 + i), properties: kv('KEYS', `k${i}`) }));
+    const puts = await Promise.all([
+      store.putMessageBatch(batchInput('T', 0, members(5), kv('CLUSTER', 'c'))),
+      store.putMessage({ topic: 'T', queueId: 1, flag: 0, body: Buffer.from('x'), properties: '', sysFlag: 0, bornTimestampMs: 1, bornHost, reconsumeTimes: 0, preparedTransactionOffset: 0 }),
+      store.putMessageBatch(batchInput('T', 0, members(3), '')),
+    ]);
+    assert.deepEqual(puts.map((put) => put.messageIdList.split(',').length), [5, 1, 3]);
+    for (const put of puts) {
+      const offsets = put.messageIdList.split(',').map((id) => decodeOffsetMessageId(id).physicalOffset);
+      assert.equal(offsets[0], put.physicalOffset);
+      for (const offset of offsets) assert.ok((await store.lookMessageByOffset(offset)) !== null, `record at ${offset}`);
+    }
+  } finally {
+    await store.shutdown();
+    tmp.remove();
+  }
+});

@@ -22,8 +22,12 @@ export function encodeFrame(command: RemotingCommand): Buffer {
   return body ? Buffer.concat([head, body], head.length + body.length) : head;
 }
 
-/** Decodes one whole frame's content (everything after the length word). */
-export function decodeFrameContent(content: Buffer): RemotingCommand {
+/**
+ * Decodes one whole frame's content (everything after the length word). The body is a view of `content` when
+ * `contentOwned` (the caller made `content` for this frame alone) or when it fills most of the memory behind
+ * `content`; otherwise it is copied, so that a small body kept for long does not pin a large read buffer.
+ */
+export function decodeFrameContent(content: Buffer, contentOwned = false): RemotingCommand {
   if (content.length < 4) throw new ProtocolError(`frame of ${content.length} bytes has no header length`);
   const word = content.readInt32BE(0);
   const serializeType = (word >>> 24) & 0xff;
@@ -40,11 +44,12 @@ export function decodeFrameContent(content: Buffer): RemotingCommand {
     throw new ProtocolError(`header does not decode: ${(error as Error).message}`, { cause: error });
   }
   const bodyLength = content.length - 4 - headerLength;
-  return {
-    ...fields,
-    body: bodyLength > 0 ? Buffer.from(content.subarray(4 + headerLength)) : null,
-    serializeType: serializeType as SerializeType,
-  };
+  let body: Buffer | null = null;
+  if (bodyLength > 0) {
+    body = content.subarray(4 + headerLength);
+    if (!contentOwned && bodyLength * 2 < content.buffer.byteLength) body = Buffer.from(body);
+  }
+  return { ...fields, body, serializeType: serializeType as SerializeType };
 }
 
 /**
@@ -100,7 +105,7 @@ export class FrameDecoder {
       if (this.bufferedBytes < this.wantBytes) return;
       const content = this.take(this.wantBytes);
       this.wantBytes = -1;
-      commands.push(decodeFrameContent(content));
+      commands.push(decodeFrameContent(content, this.tookCopy));
     }
   }
 
@@ -108,8 +113,12 @@ export class FrameDecoder {
     return this.bufferedBytes;
   }
 
+  /** Whether the last take() assembled a new buffer (rather than a view of a received chunk). */
+  private tookCopy = false;
+
   private take(count: number): Buffer {
     const first = this.chunks[0]!;
+    this.tookCopy = first.length < count;
     if (first.length >= count) {
       const out = first.subarray(0, count);
       if (first.length === count) this.chunks.shift();

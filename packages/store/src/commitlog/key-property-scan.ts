@@ -16,15 +16,20 @@ export class KeyPropertyPositions {
   delayStart = -1;
   delayEnd = -1;
 
-  /** Scans bytes[start, end), replacing what an earlier scan found. */
-  scan(bytes: Uint8Array, start: number, end: number): void {
+  /**
+   * Scans bytes[start, end), replacing what an earlier scan found; positions are in `bytes`. With `copyTo`, also
+   * copies the range there from `copyAt` in the same pass (a member's properties are copied and scanned at once).
+   */
+  scan(bytes: Uint8Array, start: number, end: number, copyTo: Uint8Array | null = null, copyAt = 0): void {
     this.tagsStart = this.keysStart = this.uniqKeyStart = this.delayStart = -1;
+    const shift = copyAt - start;
     let itemStart = start;
     while (itemStart < end) {
       let nameEnd = -1;
       let i = itemStart;
       for (; i < end; i++) {
         const b = bytes[i]!;
+        if (copyTo !== null) copyTo[i + shift] = b;
         if (b === 0x02) break;
         if (b === 0x01 && nameEnd < 0) nameEnd = i;
       }

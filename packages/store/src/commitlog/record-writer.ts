@@ -102,10 +102,17 @@ export function writeRecordCrcPrefix(target: Buffer, at: number): number {
  */
 export function sealRecord(target: Buffer, position: number, bodyStart: number, bodyEnd: number, totalSizeBytes: number): void {
   const digitsAt = position + totalSizeBytes - RECORD_CRC_DIGITS;
-  let value = crc32Range(target, bodyEnd, digitsAt, crc32Range(target, position, bodyStart));
-  for (let at = digitsAt + RECORD_CRC_DIGITS - 1; at >= digitsAt; at--) {
-    const next = Math.floor(value / 10);
-    target[at] = 0x30 + value - next * 10;
+  const value = crc32Range(target, bodyEnd, digitsAt, crc32Range(target, position, bodyStart));
+  // Ten digits as two halves below 10^5, so the digit loop does small-integer arithmetic only.
+  const high = Math.floor(value / 100_000);
+  putDigits5(target, digitsAt, high);
+  putDigits5(target, digitsAt + 5, value - high * 100_000);
+}
+
+function putDigits5(target: Buffer, at: number, value: number): void {
+  for (let i = at + 4; i >= at; i--) {
+    const next = (value / 10) | 0;
+    target[i] = 0x30 + value - next * 10;
     value = next;
   }
 }
