@@ -360,7 +360,9 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
   if (propertiesLengthAt + 2 > end) throw recordError(position, 'topic runs past the record');
   const propertiesLength = int16At(source, propertiesLengthAt);
   if (propertiesLengthAt + 2 + propertiesLength !== end) throw recordError(position, 'field lengths do not add up to the total size');
-  const properties = decodePropertiesToObject(source.toString('utf8', propertiesLengthAt + 2, end), MessageProperty.CRC32);
+  const propertiesStart = propertiesLengthAt + 2;
+  const properties = decodePropertiesToObject(source.toString('utf8', propertiesStart, propertiesEndBeforeRecordCrc(source, propertiesStart, end)),
+    MessageProperty.CRC32);
   let body = source.subarray(bodyStart, topicLengthAt);
   if ((sysFlag & MessageSysFlag.COMPRESSED) !== 0 && options.inflate !== false) {
     try {
@@ -413,6 +415,21 @@ function int16At(source: Buffer, at: number): number {
 /** A non-negative int64 below 2^53 (offsets, timestamps) as a number, like protocol's readInt64. */
 function int64At(source: Buffer, at: number): number {
   return int32At(source, at) * 0x1_0000_0000 + (int32At(source, at + 4) >>> 0);
+}
+
+/** `\u0002__CRC32#\u0001`: what precedes the 10 digits of the store's record CRC, the last property it writes. */
+const RECORD_CRC_PROPERTY_HEAD = Buffer.from(PROPERTY_SEPARATOR + MessageProperty.CRC32 + NAME_VALUE_SEPARATOR, 'latin1');
+const RECORD_CRC_PROPERTY_BYTES = RECORD_CRC_PROPERTY_HEAD.length + 10;
+
+/**
+ * Where the properties end without the store's record CRC property (left out of MessageExt.properties anyway): the
+ * bytes decoded and split per message are a third fewer. `end` itself when the properties do not end with it.
+ */
+function propertiesEndBeforeRecordCrc(source: Buffer, start: number, end: number): number {
+  const at = end - RECORD_CRC_PROPERTY_BYTES;
+  if (at < start) return end;
+  for (let i = 0; i < RECORD_CRC_PROPERTY_HEAD.length; i++) if (source[at + i] !== RECORD_CRC_PROPERTY_HEAD[i]) return end;
+  return at;
 }
 
 function recordError(position: number, reason: string): ProtocolError {

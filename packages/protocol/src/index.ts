@@ -56,6 +56,7 @@ export {
 } from './remoting/remoting-command.js';
 export { encodeJsonHeader, decodeJsonHeader, encodeBinaryHeader, decodeBinaryHeader, decodeHeader } from './remoting/header-codec.js';
 export { encodeFrame, encodeFrameParts, decodeFrameContent, FrameDecoder } from './remoting/frame-codec.js';
+export { FrameReader, FRAME_READER_SCRATCH_BYTES } from './remoting/frame-reader.js';
 export type { RequestCodeName } from './remoting/request-code.js';
 export { RequestCode, requestCodeName } from './remoting/request-code.js';
 export type { ResponseCodeInfo, ResponseCodeName } from './remoting/response-code.js';

@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net';
 import { InvalidArgumentError, type Logger } from '@tern/common';
 import {
-  FrameDecoder, RemotingFlag, ResponseCode, encodeFrameParts, isOneway, isResponse, responseCommand, type RemotingCommand,
+  FrameDecoder, type FrameReader, RemotingFlag, ResponseCode, encodeFrameParts, isOneway, isResponse, responseCommand,
+  type RemotingCommand,
 } from '@tern/protocol';
 import { formatSocketAddress } from './address.js';
 import { RemotingBusyError, RemotingConnectionError, RemotingTimeoutError } from './errors.js';
@@ -84,7 +85,8 @@ export class TcpRemotingChannel implements RemotingChannel {
   readonly localAddress: string;
   /** Resolves when the socket's handle is gone (after close, or when the peer hung up). */
   readonly socketClosed: Promise<void>;
-  private readonly decoder: FrameDecoder;
+  /** Frames from 'data' chunks, unless the socket reads into `reader`'s buffers (see socketReadOptions). */
+  private readonly decoder: FrameDecoder | null;
   private readonly pending = new Map<number, PendingRequest>();
   private readonly closeListeners: Array<(reason: string) => void> = [];
   private closeReason: string | null = null;
@@ -92,13 +94,17 @@ export class TcpRemotingChannel implements RemotingChannel {
   private requestsInProcess = 0;
   private corked = false;
 
-  constructor(private readonly socket: Socket, private readonly settings: ChannelSettings) {
+  /**
+   * `reader`: the socket was made with socketReadOptions(reader) and reads into its buffers; the channel then takes
+   * the frames from it (hand each read to onSocketRead) instead of listening for 'data'.
+   */
+  constructor(private readonly socket: Socket, private readonly settings: ChannelSettings, private readonly reader: FrameReader | null = null) {
     this.remoteAddress = formatSocketAddress(socket.remoteAddress, socket.remotePort);
     this.localAddress = formatSocketAddress(socket.localAddress, socket.localPort);
-    this.decoder = new FrameDecoder(settings.frameMaxBytes);
+    this.decoder = reader === null ? new FrameDecoder(settings.frameMaxBytes) : null;
     this.socketClosed = socketClosed(socket);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (this.decoder !== null) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.close(`socket error: ${error.message}`));
     socket.on('close', () => this.close('connection closed'));
     if (socket.destroyed) this.close('socket already destroyed');
@@ -242,11 +248,28 @@ export class TcpRemotingChannel implements RemotingChannel {
     if (this.closeReason !== null) return;
     let commands: RemotingCommand[];
     try {
-      commands = this.decoder.push(chunk);
+      commands = this.decoder!.push(chunk);
     } catch (error) {
       this.closeOnBadBytes(error);
       return;
     }
+    this.dispatch(commands, this.decoder!.failure);
+  }
+
+  /** The socket read `bytes` bytes into the reader's last buffer (net.Socket onread callback). */
+  onSocketRead(bytes: number): void {
+    if (this.closeReason !== null || this.reader === null) return;
+    let commands: RemotingCommand[];
+    try {
+      commands = this.reader.onRead(bytes);
+    } catch (error) {
+      this.closeOnBadBytes(error);
+      return;
+    }
+    this.dispatch(commands, this.reader.failure);
+  }
+
+  private dispatch(commands: readonly RemotingCommand[], failure: Error | null): void {
     // Frames decoded before a bad one are still dispatched, as Java does; then the connection goes.
     for (const command of commands) {
       if (this.closeReason !== null) return;
@@ -254,7 +277,7 @@ export class TcpRemotingChannel implements RemotingChannel {
       if (isResponse(command)) this.onResponse(command);
       else this.onRequest(command);
     }
-    if (this.decoder.failure !== null) this.closeOnBadBytes(this.decoder.failure);
+    if (failure !== null) this.closeOnBadBytes(failure);
   }
 
   private closeOnBadBytes(error: unknown): void {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { silentLogger, type Logger } from '@tern/common';
-import { FRAME_MAX_BYTES_DEFAULT, type RemotingCommand } from '@tern/protocol';
+import { FRAME_MAX_BYTES_DEFAULT, FrameReader, type RemotingCommand } from '@tern/protocol';
 import { parseAddress } from './address.js';
 import { RemotingConnectionError } from './errors.js';
 import {
@@ -129,7 +129,22 @@ export class RemotingClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    const socket = connect({ host: target.host, port: target.port });
+    // Responses are read straight into the frame reader's buffers: a large answer (a pull of a few hundred KiB)
+    // lands in its own buffer in place, with no 'data' chunks to assemble and copy.
+    const reader = new FrameReader(this.settings.frameMaxBytes);
+    let channel: TcpRemotingChannel | null = null;
+    const socket = connect({
+      host: target.host, port: target.port,
+      onread: {
+        buffer: () => reader.nextBuffer(),
+        callback: (bytes: number): boolean => {
+          // Nothing is read before 'connect', where the channel is made; a read without one is dropped with the socket.
+          if (channel !== null) channel.onSocketRead(bytes);
+          else socket.destroy();
+          return true;
+        },
+      },
+    });
     let settle: { fail(error: Error): void } = { fail: () => {} };
     const promise = new Promise<TcpRemotingChannel>((resolve, reject) => {
       let settled = false;
@@ -155,19 +170,20 @@ export class RemotingClient {
       socket.on('error', (error) => fail(new RemotingConnectionError(address, `connect failed: ${error.message}`, { cause: error })));
       socket.once('connect', () => {
         if (!finish()) return;
-        const channel = new TcpRemotingChannel(socket, this.settings);
-        this.liveChannels.add(channel);
-        void channel.socketClosed.then(() => this.liveChannels.delete(channel));
-        if (channel.closed) {
+        const made = new TcpRemotingChannel(socket, this.settings, reader);
+        channel = made;
+        this.liveChannels.add(made);
+        void made.socketClosed.then(() => this.liveChannels.delete(made));
+        if (made.closed) {
           reject(new RemotingConnectionError(address, 'connection closed right after connecting'));
           return;
         }
-        this.channelsByAddress.set(address, channel);
-        channel.onClose(() => {
-          if (this.channelsByAddress.get(address) === channel) this.channelsByAddress.delete(address);
+        this.channelsByAddress.set(address, made);
+        made.onClose(() => {
+          if (this.channelsByAddress.get(address) === made) this.channelsByAddress.delete(address);
         });
-        this.settings.logger.debug(`remoting: connected to ${address}`, { address, local: channel.localAddress });
-        resolve(channel);
+        this.settings.logger.debug(`remoting: connected to ${address}`, { address, local: made.localAddress });
+        resolve(made);
       });
     });
     this.connecting.set(address, {

@@ -1,7 +1,7 @@
 // Store throughput benchmark: measures this disk's fdatasync limits, then drives MessageStore with 1 KiB bodies
 // under SYNC_FLUSH and ASYNC_FLUSH with N puts in flight, and compares the two.
 //
-//   npm run bench:store -- [--seconds 10] [--messages N] [--inflight 256] [--queues 8] [--body-bytes 1024]
+//   npm run bench:store -- [--seconds 10] [--messages N] [--inflight 256] [--queues 8] [--body-bytes 1024] [--batch 1]
 //                          [--segment-mib 1024] [--dir DIR] [--disk-seconds 3] [--skip-disk] [--modes SYNC_FLUSH,ASYNC_FLUSH]
 //
 // Output: progress on stderr about once a second, a table on stdout, and a final `BENCH_JSON {...}` line.
@@ -14,7 +14,7 @@ import { MiB } from '@tern/common';
 import { MessageProperty, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, createUniqKeyGenerator } from '@tern/protocol';
 import {
   type DiskUsage, type FileSystem, type FlushDiskType, type OpenOptions, type PutMessageInput, type PutStatus,
-  type StoreFile, MessageStore, NodeFileSystem, defaultStoreConfig,
+  type StoreFile, BATCH_MEMBER_FIELDS, BatchMemberField, MessageStore, NodeFileSystem, type PutBatchInput, defaultStoreConfig,
 } from '../src/index.js';
 import { type DiskLimits, type LatencySummary, latencySummary, measureDiskLimits, round } from './disk-limits.js';
 
@@ -27,6 +27,8 @@ interface BenchOptions {
   seconds: number;
   messages: number;
   inflight: number;
+  /** Messages per put: above 1, each put is one putMessageBatch (a SEND_BATCH_MESSAGE's members, as the broker hands them). */
+  batch: number;
   queues: number;
   bodyBytes: number;
   segmentMiB: number | null;
@@ -37,14 +39,14 @@ interface BenchOptions {
 
 function usage(problem: string): never {
   process.stderr.write(`store-bench: ${problem}\n` +
-    'usage: store-bench [--seconds N] [--messages N] [--inflight N] [--queues N] [--body-bytes N] [--segment-mib N]\n' +
+    'usage: store-bench [--seconds N] [--messages N] [--inflight N] [--queues N] [--body-bytes N] [--batch N] [--segment-mib N]\n' +
     '                   [--dir DIR] [--disk-seconds N] [--skip-disk] [--modes SYNC_FLUSH,ASYNC_FLUSH]\n');
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): BenchOptions {
   const options: BenchOptions = {
-    dir: null, seconds: 10, messages: Infinity, inflight: 256, queues: 8, bodyBytes: 1024, segmentMiB: null,
+    dir: null, seconds: 10, messages: Infinity, inflight: 256, batch: 1, queues: 8, bodyBytes: 1024, segmentMiB: null,
     diskSeconds: 3, skipDisk: false, modes: ['SYNC_FLUSH', 'ASYNC_FLUSH'],
   };
   const positive = (name: string, text: string | undefined, integer = true): number => {
@@ -64,6 +66,7 @@ function parseArgs(argv: string[]): BenchOptions {
       case '--seconds': options.seconds = positive(name, value(), false); break;
       case '--messages': options.messages = positive(name, value()); break;
       case '--inflight': options.inflight = positive(name, value()); break;
+      case '--batch': options.batch = positive(name, value()); break;
       case '--queues': options.queues = positive(name, value()); break;
       case '--body-bytes': options.bodyBytes = positive(name, value()); break;
       case '--segment-mib': options.segmentMiB = positive(name, value()); break;
@@ -156,6 +159,8 @@ interface ModeResult {
   statuses: Partial<Record<PutStatus, number>>;
   durability: Record<string, number>;
   msgsPerSec: number;
+  /** Process CPU (user + system, all threads) per PUT_OK message. */
+  cpuUsPerMsg: number;
   /** Body bytes of PUT_OK messages per second (1e6 bytes = 1 MB). */
   MBps: number;
   /** CommitLog bytes written per second (whole records, headers + properties included). */
@@ -230,6 +235,7 @@ async function runMode(flushDiskType: FlushDiskType, dataDir: string, options: B
   const durability: Record<string, number> = {};
   const latencies = new SampleBuffer();
   let issued = 0;
+  let completed = 0;
   let putOk = 0;
   let okBodyBytes = 0;
   let stopped = false;
@@ -246,29 +252,33 @@ async function runMode(flushDiskType: FlushDiskType, dataDir: string, options: B
     lastTick = t;
     lastOk = putOk;
     const line = `[${flushDiskType}] ${elapsed.toFixed(1)}s  put_ok=${fmt(putOk)}  now=${fmt(now)} msg/s  avg=${fmt(putOk / elapsed)} msg/s` +
-      `  fdatasyncs=${fmt(counters.commitLogDatasyncs)}  in_flight=${issued - latencies.length}`;
+      `  fdatasyncs=${fmt(counters.commitLogDatasyncs)}  in_flight=${issued - completed}`;
     process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
   }, 1000);
 
   const worker = async (): Promise<void> => {
     while (!stopped && !stopRequested && issued < options.messages) {
-      const seq = issued++;
-      const input = makeInput(seq);
+      const count = Math.min(options.batch, options.messages - issued);
+      const inputs: PutMessageInput[] = [];
+      for (let i = 0; i < count; i++) inputs.push(makeInput(issued++));
       const start = performance.now();
-      const result = await store.putMessage(input);
+      const result = count === 1 ? await store.putMessage(inputs[0]!) : await store.putMessageBatch(batchOf(inputs, inputs[0]!.queueId));
       latencies.push(performance.now() - start);
-      statuses[result.status] = (statuses[result.status] ?? 0) + 1;
-      durability[result.durability] = (durability[result.durability] ?? 0) + 1;
+      completed += count;
+      statuses[result.status] = (statuses[result.status] ?? 0) + count;
+      durability[result.durability] = (durability[result.durability] ?? 0) + count;
       if (result.status === 'PUT_OK') {
-        putOk++;
-        okBodyBytes += input.body.length;
+        putOk += count;
+        for (const input of inputs) okBodyBytes += input.body.length;
       }
     }
   };
+  const cpuBefore = process.cpuUsage();
   const workers: Array<Promise<void>> = [];
   for (let i = 0; i < options.inflight; i++) workers.push(worker());
   await Promise.all(workers);
   const seconds = (performance.now() - runStart) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   clearTimeout(deadline);
   clearInterval(progress);
   if (tty) process.stderr.write('\n');
@@ -284,6 +294,7 @@ async function runMode(flushDiskType: FlushDiskType, dataDir: string, options: B
   return {
     flushDiskType, seconds: round(seconds, 3), issued, putOk, statuses, durability,
     msgsPerSec: round(putOk / seconds, 0),
+    cpuUsPerMsg: round(putOk > 0 ? (cpu.user + cpu.system) / putOk : 0, 2),
     MBps: round(okBodyBytes / 1e6 / seconds, 2),
     commitLogMBps: round(io.commitLogWriteBytes / 1e6 / seconds, 2),
     latencyMs: { ...latencySummary(samples), mean: round(samples.length ? sum / samples.length : 0, 3) },
@@ -303,6 +314,42 @@ async function runMode(flushDiskType: FlushDiskType, dataDir: string, options: B
   };
 }
 
+/**
+ * The inputs as one SEND_BATCH_MESSAGE reaches the store: members laid out as MessageDecoder.encodeMessages writes
+ * them, the broker's CLUSTER property as the batch's own.
+ */
+function batchOf(inputs: PutMessageInput[], queueId: number): PutBatchInput {
+  const properties = inputs.map((input) => Buffer.from(input.properties, 'utf8'));
+  let totalBytes = 0;
+  inputs.forEach((input, i) => (totalBytes += 22 + input.body.length + properties[i]!.length));
+  const source = Buffer.allocUnsafe(totalBytes);
+  const members = new Int32Array(inputs.length * BATCH_MEMBER_FIELDS);
+  let at = 0;
+  inputs.forEach((input, i) => {
+    const size = 22 + input.body.length + properties[i]!.length;
+    source.writeInt32BE(size, at);
+    source.writeInt32BE(0, at + 4);
+    source.writeInt32BE(0, at + 8);
+    source.writeInt32BE(input.flag, at + 12);
+    source.writeInt32BE(input.body.length, at + 16);
+    source.set(input.body, at + 20);
+    source.writeInt16BE(properties[i]!.length, at + 20 + input.body.length);
+    properties[i]!.copy(source, at + 22 + input.body.length);
+    const m = i * BATCH_MEMBER_FIELDS;
+    members[m + BatchMemberField.FLAG] = input.flag;
+    members[m + BatchMemberField.BODY_START] = at + 20;
+    members[m + BatchMemberField.BODY_LENGTH] = input.body.length;
+    members[m + BatchMemberField.PROPERTIES_START] = at + 22 + input.body.length;
+    members[m + BatchMemberField.PROPERTIES_LENGTH] = properties[i]!.length;
+    at += size;
+  });
+  const first = inputs[0]!;
+  return {
+    topic: first.topic, queueId, sysFlag: first.sysFlag, bornTimestampMs: first.bornTimestampMs, bornHost: first.bornHost,
+    reconsumeTimes: 0, source, members, batchProperties: `${MessageProperty.CLUSTER}${NAME_VALUE_SEPARATOR}DefaultCluster`,
+  };
+}
+
 // Report -------------------------------------------------------------------------------------------------------------
 
 function table(rows: string[][]): string {
@@ -316,6 +363,7 @@ function report(options: BenchOptions, disk: DiskLimits | null, results: ModeRes
   out.push('');
   out.push(`Tern store bench  node ${process.version}  ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}`.trimEnd());
   out.push(`data dir ${baseDir}  segment ${fmt(segmentBytes / MiB)} MiB  body ${fmt(options.bodyBytes)} B  queues ${options.queues}` +
+    `  ${options.batch > 1 ? `batches of ${options.batch}` : 'single puts'}` +
     `  in flight ${options.inflight}  ${Number.isFinite(options.messages) ? `≤ ${fmt(options.messages)} msgs, ` : ''}${options.seconds} s per mode`);
   out.push('');
   if (disk) {
@@ -335,9 +383,9 @@ function report(options: BenchOptions, disk: DiskLimits | null, results: ModeRes
   }
   out.push(`Store (${fmt(options.bodyBytes)} B bodies, PUT_OK only):`);
   out.push(table([
-    ['mode', 'put_ok', 's', 'msgs/s', 'MB/s body', 'MB/s log', 'p50 ms', 'p99 ms', 'max ms', 'fdatasync/s', 'msgs/sync', 'sync ms', 'sync busy', 'not ok'],
+    ['mode', 'put_ok', 's', 'msgs/s', 'CPU µs/msg', 'MB/s body', 'MB/s log', 'p50 ms', 'p99 ms', 'max ms', 'fdatasync/s', 'msgs/sync', 'sync ms', 'sync busy', 'not ok'],
     ...results.map((r) => [
-      r.flushDiskType, fmt(r.putOk), r.seconds.toFixed(2), fmt(r.msgsPerSec), r.MBps.toFixed(2), r.commitLogMBps.toFixed(2),
+      r.flushDiskType, fmt(r.putOk), r.seconds.toFixed(2), fmt(r.msgsPerSec), r.cpuUsPerMsg.toFixed(2), r.MBps.toFixed(2), r.commitLogMBps.toFixed(2),
       r.latencyMs.p50.toFixed(3), r.latencyMs.p99.toFixed(3), r.latencyMs.max.toFixed(3),
       fmt(r.io.commitLogDatasyncsPerSec), fmt(r.io.msgsPerDatasync, 1), r.io.avgDatasyncMs.toFixed(3),
       `${(r.io.datasyncBusyFraction * 100).toFixed(0)}%`, fmt(r.issued - r.putOk),

@@ -16,6 +16,8 @@ export class StoreCorruptionError extends TernError {
 
 /** Units examined per pull at most, whatever the filter skips (RocketMQ's maxFilterMessageCount). */
 const MAX_UNITS_EXAMINED = 16_000;
+/** ConsumeQueue units read at once (20 KiB). */
+const CQ_UNITS_PER_READ_MAX = 1024;
 const READ_GAP_MAX_BYTES = 32 * 1024;
 const READ_RUN_MAX_BYTES = 4 * 1024 * 1024;
 /** Enough of a record's head to reach STORETIMESTAMP with IPv6 hosts. */
@@ -54,7 +56,9 @@ export class StoreReader {
     let totalSizeBytes = 0;
     let filteredOut = 0;
     scan: while (examined < MAX_UNITS_EXAMINED && queueOffset + examined < maxOffset) {
-      const units = await queue.readUnits(queueOffset + examined, Math.min(1024, MAX_UNITS_EXAMINED - examined));
+      // Without a filter every unit is picked (holes aside): read only as many as the pull can still take.
+      const wanted = tagsFilter ? CQ_UNITS_PER_READ_MAX : Math.max(1, maxCount - pickedSizes.length);
+      const units = await queue.readUnits(queueOffset + examined, Math.min(CQ_UNITS_PER_READ_MAX, wanted, MAX_UNITS_EXAMINED - examined));
       if (units.length === 0) break;
       for (let at = 0; at < units.length; at += CQ_UNIT_SIZE_BYTES) {
         // The unit's fields read in place (cq-unit.ts's layout): no object and no BigInt per unit.

@@ -28,6 +28,14 @@ export function encodeFrame(command: RemotingCommand): Buffer {
  * `content`; otherwise it is copied, so that a small body kept for long does not pin a large read buffer.
  */
 export function decodeFrameContent(content: Buffer, contentOwned = false): RemotingCommand {
+  return decodeFrame(content, contentOwned ? 'view' : 'auto');
+}
+
+/**
+ * decodeFrameContent with the body's memory chosen by the caller: 'view' of `content`, a 'copy' (`content` is
+ * reused afterwards), or 'auto' (a view only when the body fills most of the memory behind `content`).
+ */
+export function decodeFrame(content: Buffer, body: 'view' | 'copy' | 'auto'): RemotingCommand {
   if (content.length < 4) throw new ProtocolError(`frame of ${content.length} bytes has no header length`);
   const word = content.readInt32BE(0);
   const serializeType = (word >>> 24) & 0xff;
@@ -44,12 +52,13 @@ export function decodeFrameContent(content: Buffer, contentOwned = false): Remot
     throw new ProtocolError(`header does not decode: ${(error as Error).message}`, { cause: error });
   }
   const bodyLength = content.length - 4 - headerLength;
-  let body: Buffer | null = null;
+  let bodyBytes: Buffer | null = null;
   if (bodyLength > 0) {
-    body = content.subarray(4 + headerLength);
-    if (!contentOwned && bodyLength * 2 < content.buffer.byteLength) body = Buffer.from(body);
+    bodyBytes = content.subarray(4 + headerLength);
+    const copy = body === 'copy' || (body === 'auto' && bodyLength * 2 < content.buffer.byteLength);
+    if (copy) bodyBytes = Buffer.from(bodyBytes);
   }
-  return { ...fields, body, serializeType: serializeType as SerializeType };
+  return { ...fields, body: bodyBytes, serializeType: serializeType as SerializeType };
 }
 
 /**
@@ -105,7 +114,7 @@ export class FrameDecoder {
       if (this.bufferedBytes < this.wantBytes) return;
       const content = this.take(this.wantBytes);
       this.wantBytes = -1;
-      commands.push(decodeFrameContent(content, this.tookCopy));
+      commands.push(decodeFrame(content, this.tookCopy ? 'view' : 'auto'));
     }
   }
 
