@@ -13,6 +13,8 @@ const TOPIC_QUEUES = 8;
 
 function startTern(dataDir, flushDiskType) {
   const child = spawn(process.execPath, [
+    // The flag the `tern` executable's shebang passes (see packages/cli/bin/tern.js): `npx tern start` runs this way.
+    '--initial-old-space-size=64',
     // Experiments only: node flags for the broker, e.g. PEERBENCH_TERN_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     ...(process.env.PEERBENCH_TERN_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
     path.join(repo, 'packages', 'cli', 'bin', 'tern.js'), 'start', '--data-dir', path.join(dataDir, 'tern'),
@@ -43,7 +45,7 @@ export function ternPeer({ name, flushDiskType, durability }) {
     description: `Tern (tern start: name server + broker in one process, ${flushDiskType}), Tern's TypeScript client`,
     durability,
     settings: {
-      server: `tern start, flushDiskType=${flushDiskType}, 1 GiB CommitLog segments, topic with ${TOPIC_QUEUES} queues`,
+      server: `tern start (node --initial-old-space-size=64, as the tern executable starts), flushDiskType=${flushDiskType}, 1 GiB CommitLog segments, topic with ${TOPIC_QUEUES} queues`,
       producer: 'Producer with autoBatch: the sends of one event-loop turn (at most 128 messages / 256 KiB) go as one ' +
         'SEND_BATCH_MESSAGE request; each send() resolves with its own SendResult when the broker acknowledges the batch',
       consumer: 'PushConsumer, clustering, CONSUME_FROM_FIRST_OFFSET, long-polling pulls of up to 256 messages per queue ' +
