@@ -43,6 +43,7 @@ export function storeConfigFor(config: BrokerConfig): StoreConfig {
     syncFlushTimeoutMs: config.syncFlushTimeout,
     flushConsumeQueueIntervalMs: config.flushIntervalConsumeQueue,
     maxMessageSizeBytes: config.maxMessageSize,
+    accessMessageInMemoryMaxRatio: config.accessMessageInMemoryMaxRatio,
     messageIndexEnable: config.messageIndexEnable,
     indexHashSlotNum: config.maxHashSlotNum,
     indexNum: config.maxIndexNum,

@@ -70,18 +70,18 @@ export interface PrepareSettings {
   compressLevel: number;
 }
 
-let uniqKeys: UniqKeyGenerator | null = null;
+let uniqKeyGenerator: UniqKeyGenerator | null = null;
 
 /** The process-wide UNIQ_KEY generator (Java's MessageClientIDSetter is static too). */
 export function nextUniqKey(): string {
-  uniqKeys ??= createUniqKeyGenerator();
-  return uniqKeys.next();
+  uniqKeyGenerator ??= createUniqKeyGenerator();
+  return uniqKeyGenerator.next();
 }
 
 /** `nextUniqKey()`, also written as UNIQ_KEY_CHARS_IPV4 ASCII bytes at `target[at]`. */
 function nextUniqKeyInto(target: Uint8Array, at: number): string {
-  uniqKeys ??= createUniqKeyGenerator();
-  return uniqKeys.nextInto(target, at);
+  uniqKeyGenerator ??= createUniqKeyGenerator();
+  return uniqKeyGenerator.nextInto(target, at);
 }
 
 /** What the producer appends to a message's properties: the UNIQ_KEY entry, before the id itself (ASCII). */

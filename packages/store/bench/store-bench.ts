@@ -134,6 +134,9 @@ class CountingStoreFile implements StoreFile {
   read(target: Uint8Array, targetOffset: number, length: number, position: number): Promise<number> {
     return this.inner.read(target, targetOffset, length, position);
   }
+  readNow(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    return this.inner.readNow(target, targetOffset, length, position);
+  }
   async datasync(): Promise<void> {
     if (!this.commitLog) {
       this.counters.otherDatasyncs++;

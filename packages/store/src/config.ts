@@ -23,6 +23,12 @@ export interface StoreConfig {
   flushConsumeQueueIntervalMs: number;
   /** maxMessageSize: largest record accepted. @defaultValue 4 MiB */
   maxMessageSizeBytes: number;
+  /**
+   * accessMessageInMemoryMaxRatio, in percent of physical memory: messages this close to the CommitLog's end that
+   * this process wrote are taken to be in the page cache (RocketMQ's rule for "in memory"), and pulls read them with a
+   * synchronous positioned read (a memory copy) instead of a thread-pool round trip. @defaultValue 40
+   */
+  accessMessageInMemoryMaxRatio: number;
   /** messageIndexEnable: index KEYS and UNIQ_KEY for QUERY_MESSAGE. */
   messageIndexEnable: boolean;
   /** maxHashSlotNum */
@@ -57,6 +63,7 @@ export function defaultStoreConfig(storePathRootDir: string): StoreConfig {
     syncFlushTimeoutMs: 5_000,
     flushConsumeQueueIntervalMs: 1_000,
     maxMessageSizeBytes: 4 * MiB,
+    accessMessageInMemoryMaxRatio: 40,
     messageIndexEnable: true,
     indexHashSlotNum: 5_000_000,
     indexNum: 20_000_000,
@@ -113,6 +120,9 @@ export function validateStoreConfig(config: StoreConfig): void {
       ['diskUsageCleanEarlyRatio', 'diskUsageCleanForciblyRatio', 'diskMaxUsedSpaceRatio'],
       'must be ratios in (0, 1] in increasing order',
     );
+  }
+  if (!(Number.isFinite(config.accessMessageInMemoryMaxRatio) && config.accessMessageInMemoryMaxRatio >= 0 && config.accessMessageInMemoryMaxRatio <= 100)) {
+    throw InvalidArgumentError.format('accessMessageInMemoryMaxRatio', `must be a percentage in [0, 100], got ${config.accessMessageInMemoryMaxRatio}`);
   }
   if (!/^\d{1,2}(;\d{1,2})*$/.test(config.deleteWhen) || config.deleteWhen.split(';').some((h) => Number(h) > 23)) {
     throw InvalidArgumentError.format('deleteWhen', `must be hours 00-23 separated by ';', got ${config.deleteWhen}`);

@@ -1,4 +1,5 @@
 import { type Clock, type Logger, silentLogger, systemClock } from '@tern/common';
+import os from 'node:os';
 import { crc32 } from 'node:zlib';
 import {
   type HostAddress, type MessageRecordInput, MessageSysFlag, RECORD_CRC_DIGITS, findKeyProperties, javaStringHashCode,
@@ -167,6 +168,7 @@ export class MessageStore {
       onWritten: (writtenOffset) => this.onWritten(writtenOffset),
       onWriteFailed: (error) => this.onStoreFailed('write', error),
     });
+    this.commitLog.cachedReadWindowBytes = Math.floor((os.totalmem() * config.accessMessageInMemoryMaxRatio) / 100);
     this.flushService = new FlushService({
       writtenOffset: () => this.commitLog.writtenOffset,
       datasyncRange: (from, to) => this.commitLog.datasyncRange(from, to),

@@ -5,6 +5,7 @@ import type { ConsumeQueueTable } from './consumequeue/consume-queue-table.js';
 import { CQ_UNIT_SIZE_BYTES, HOLE_SIZE_BYTES } from './consumequeue/cq-unit.js';
 import type { IndexService } from './index/index-service.js';
 import type { GetResult } from './results.js';
+import { RecordDefect, describeRecordDefect, recordDefect } from './recovery/record-check.js';
 import { scanEntry } from './recovery/record-scanner.js';
 
 /** A stored record failed its checks on read: it is never returned, and the queue does not skip past it. */
@@ -123,7 +124,7 @@ export class StoreReader {
         j++;
       }
       if (contiguous) {
-        if (!(await this.readCommitLogInto(body, bodyAt, first, end - first))) return messages;
+        if (!(await this.commitLog.readInto(body, bodyAt, first, end - first))) return messages;
       } else {
         const span = await this.commitLog.read(first, end - first);
         if (!span) return messages;
@@ -132,39 +133,18 @@ export class StoreReader {
       }
       for (let k = i; k < j; k++) {
         const sizeBytes = sizes[k]!;
-        const record = body.subarray(bodyAt, bodyAt + sizeBytes);
-        const entry = scanEntry(record, 0, physicalOffsets[k]!, Number.MAX_SAFE_INTEGER, false);
-        if (entry.kind !== 'record' || entry.sizeBytes !== sizeBytes) {
-          if (messages.length === 0) throw new StoreCorruptionError(physicalOffsets[k]!, entry.kind === 'corrupt' ? entry.reason : entry.kind);
+        const physicalOffset = physicalOffsets[k]!;
+        const defect = recordDefect(body, bodyAt, sizeBytes, physicalOffset);
+        if (defect !== RecordDefect.NONE) {
+          if (messages.length === 0) throw new StoreCorruptionError(physicalOffset, describeRecordDefect(body, bodyAt, sizeBytes, physicalOffset, defect));
           return messages;
         }
-        messages.push(record);
+        messages.push(body.subarray(bodyAt, bodyAt + sizeBytes));
         bodyAt += sizeBytes;
       }
       i = j;
     }
     return messages;
-  }
-
-  /**
-   * CommitLog.read into `target` at `targetOffset` rather than into a buffer of its own: [physicalOffset,
-   * physicalOffset + sizeBytes) must lie in one segment below writtenOffset. False when the segment is gone.
-   */
-  private async readCommitLogInto(target: Buffer, targetOffset: number, physicalOffset: number, sizeBytes: number): Promise<boolean> {
-    const commitLog = this.commitLog;
-    assert(physicalOffset + sizeBytes <= commitLog.writtenOffset, `read past the written end: ${physicalOffset}+${sizeBytes}`);
-    const segment = commitLog.segments.find(physicalOffset);
-    if (!segment) return false;
-    const filePosition = physicalOffset - segment.startOffset;
-    if (filePosition + sizeBytes > commitLog.segmentSizeBytes) return false;
-    const file = await segment.ready;
-    let readBytes = 0;
-    while (readBytes < sizeBytes) {
-      const n = await file.read(target, targetOffset + readBytes, sizeBytes - readBytes, filePosition + readBytes);
-      if (n === 0) return false;
-      readBytes += n;
-    }
-    return true;
   }
 
   /** The checked record at `physicalOffset`, or null when nothing valid is stored there. */

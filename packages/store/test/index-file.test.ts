@@ -516,6 +516,7 @@ class FlakyFileSystem extends NodeFileSystem {
         return inner.write(data, position);
       },
       read: (target, targetOffset, length, position) => inner.read(target, targetOffset, length, position),
+      readNow: (target, targetOffset, length, position) => inner.readNow(target, targetOffset, length, position),
       datasync: async () => {
         this.takeFailure('datasync');
         this.datasyncs++;

@@ -41,6 +41,7 @@ const KEYS = {
   brokerPermission: { type: 'int', doc: 'broker perm: 6 read+write, 4 read only, 2 write only' },
   messageDelayLevel: { type: 'string', doc: 'delay levels, "1s 5s 10s 30s 1m ... 2h"' },
   maxMessageSize: { type: 'int', doc: 'largest message body accepted, bytes' },
+  accessMessageInMemoryMaxRatio: { type: 'percent', doc: 'messages written within this % of physical memory of the CommitLog end count as in the page cache: pulls read them synchronously' },
   messageIndexEnable: { type: 'bool', doc: 'index KEYS and UNIQ_KEY for QUERY_MESSAGE' },
   maxHashSlotNum: { type: 'int', doc: 'index file hash slots' },
   maxIndexNum: { type: 'int', doc: 'index file entries' },
@@ -86,6 +87,7 @@ export interface BrokerConfig {
   brokerPermission: number;
   messageDelayLevel: string;
   maxMessageSize: number;
+  accessMessageInMemoryMaxRatio: number;
   messageIndexEnable: boolean;
   maxHashSlotNum: number;
   maxIndexNum: number;
@@ -131,6 +133,7 @@ export function defaultBrokerConfig(): BrokerConfig {
     brokerPermission: 6,
     messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
     maxMessageSize: 4 * MiB,
+    accessMessageInMemoryMaxRatio: 40,
     messageIndexEnable: true,
     maxHashSlotNum: 5_000_000,
     maxIndexNum: 20_000_000,

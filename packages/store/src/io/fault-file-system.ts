@@ -256,6 +256,11 @@ export class FaultFileSystem implements FileSystem {
           this.injectFault('read', node.path);
           return inner.read(target, targetOffset, length, position);
         }),
+      readNow: (target, targetOffset, length, position) => {
+        if (this.crashed) throw faultError('ECRASHED', 'call', '');
+        this.injectFault('read', node.path);
+        return inner.readNow(target, targetOffset, length, position);
+      },
       datasync: () => this.guard(() => this.datasyncFile(inner, node)),
       truncate: (lengthBytes) =>
         this.guard(() => this.serialized(node, () => this.truncateFile(inner, node, lengthBytes))),

@@ -10,6 +10,11 @@ export interface StoreFile {
   write(data: Uint8Array, position: number): Promise<void>;
   /** Reads up to `length` bytes at `position` into `target` at `targetOffset`; returns the count read (short at EOF). */
   read(target: Uint8Array, targetOffset: number, length: number, position: number): Promise<number>;
+  /**
+   * `read` done synchronously on the calling thread: for bytes the caller knows are in the page cache, where a
+   * memory copy is cheaper than the thread-pool round trip of `read`. Throws like `read` rejects.
+   */
+  readNow(target: Uint8Array, targetOffset: number, length: number, position: number): number;
   /** Makes every write that completed before this call durable (fdatasync). */
   datasync(): Promise<void>;
   /** Sets the file length; bytes past it are gone, new bytes read as zero. */

@@ -81,9 +81,14 @@ class NodeStoreFile implements StoreFile {
   }
 
   read(target: Uint8Array, targetOffset: number, length: number, position: number): Promise<number> {
+    if (process.env.TERN_EXP_SYNC_READ) { try { return Promise.resolve(fs.readSync(this.fd, target, targetOffset, length, position)); } catch (e) { return Promise.reject(e); } }
     return new Promise((resolve, reject) =>
       fs.read(this.fd, target, targetOffset, length, position, (err, n) => (err ? reject(err) : resolve(n))),
     );
+  }
+
+  readNow(target: Uint8Array, targetOffset: number, length: number, position: number): number {
+    return fs.readSync(this.fd, target, targetOffset, length, position);
   }
 
   datasync(): Promise<void> {

@@ -1,9 +1,10 @@
 import {
-  BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, MessageProperty, RECORD_FIXED_BYTES_IPV4, RecordField, bodyCrc32, checkRecordCrc,
-  findProperty, javaStringHashCode, readInt64, recordLayout,
+  BLANK_MAGIC_CODE, MESSAGE_MAGIC_CODE, MessageProperty, RECORD_FIXED_BYTES_IPV4, RecordField, findProperty, javaStringHashCode,
+  readInt64, recordLayout,
 } from '@tern/protocol';
 import type { DispatchRequest } from '../dispatch-request.js';
 import { indexKeyHash } from '../index/index-file.js';
+import { RecordDefect, describeRecordDefect, recordDefect } from './record-check.js';
 
 /** Stands in for the dispatch fields when a reader only needs the record checked. */
 const NO_DISPATCH: DispatchRequest = Object.freeze({
@@ -23,7 +24,8 @@ export type ScannedEntry =
 /**
  * Checks the entry at `position` of `chunk`, which holds CommitLog bytes from `chunkPhysicalOffset`.
  * `segmentRemainingBytes` bounds every length before anything is sliced, so garbage can never make us allocate or
- * read far. A record is accepted only if its magic, sizes, physical offset, body CRC and whole-record CRC agree.
+ * read far. A record is accepted only if its magic, sizes, physical offset, body CRC and whole-record CRC agree
+ * (record-check.ts, which the read path runs too).
  */
 export function scanEntry(
   chunk: Buffer,
@@ -46,55 +48,36 @@ export function scanEntry(
     return { kind: 'corrupt', reason: `record size ${totalSize} outside [${RECORD_FIXED_BYTES_IPV4}, ${segmentRemainingBytes - 8}]` };
   }
   if (available < totalSize) return { kind: 'need-more', sizeBytes: totalSize };
-  const record = chunk.subarray(position, position + totalSize);
   const physicalOffset = chunkPhysicalOffset + position;
-  return checkRecord(record, physicalOffset, withDispatch);
+  const defect = recordDefect(chunk, position, totalSize, physicalOffset);
+  if (defect !== RecordDefect.NONE) return { kind: 'corrupt', reason: describeRecordDefect(chunk, position, totalSize, physicalOffset, defect) };
+  if (!withDispatch) return { kind: 'record', sizeBytes: totalSize, dispatch: NO_DISPATCH };
+  return { kind: 'record', sizeBytes: totalSize, dispatch: dispatchOf(chunk.subarray(position, position + totalSize), physicalOffset) };
 }
 
-function checkRecord(record: Buffer, physicalOffset: number, withDispatch: boolean): ScannedEntry {
+/** The dispatch fields of a record recordDefect accepted. */
+function dispatchOf(record: Buffer, physicalOffset: number): DispatchRequest {
   const totalSize = record.length;
-  if (readInt64(record, RecordField.PHYSICAL_OFFSET) !== physicalOffset) {
-    return { kind: 'corrupt', reason: `record at ${physicalOffset} says it is at ${readInt64(record, RecordField.PHYSICAL_OFFSET)}` };
-  }
   const sysFlag = record.readInt32BE(RecordField.SYS_FLAG);
   const layout = recordLayout(sysFlag);
-  if (layout.bodyLengthAt + 4 > totalSize) return { kind: 'corrupt', reason: 'header longer than the record' };
-  const bodyLength = record.readInt32BE(layout.bodyLengthAt);
-  const topicLengthAt = layout.bodyLengthAt + 4 + bodyLength;
-  if (bodyLength < 0 || topicLengthAt + 1 > totalSize) return { kind: 'corrupt', reason: `body length ${bodyLength} past the record end` };
-  const topicLength = record.readUInt8(topicLengthAt);
-  const propertiesLengthAt = topicLengthAt + 1 + topicLength;
-  if (propertiesLengthAt + 2 > totalSize) return { kind: 'corrupt', reason: 'topic past the record end' };
-  const propertiesLength = record.readInt16BE(propertiesLengthAt);
-  if (propertiesLength < 0 || propertiesLengthAt + 2 + propertiesLength !== totalSize) {
-    return { kind: 'corrupt', reason: 'field lengths do not add up to the record size' };
-  }
-  const bodyStart = layout.bodyLengthAt + 4;
-  if (bodyCrc32(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) {
-    return { kind: 'corrupt', reason: 'body CRC mismatch' };
-  }
-  if (checkRecordCrc(record, false) !== 'ok') return { kind: 'corrupt', reason: 'record CRC missing or mismatched' };
-  if (!withDispatch) return { kind: 'record', sizeBytes: totalSize, dispatch: NO_DISPATCH };
+  const topicLengthAt = layout.bodyLengthAt + 4 + record.readInt32BE(layout.bodyLengthAt);
+  const propertiesLengthAt = topicLengthAt + 1 + record.readUInt8(topicLengthAt);
   const properties = record.toString('utf8', propertiesLengthAt + 2, totalSize);
   const tags = findProperty(properties, MessageProperty.TAGS);
   const topic = record.toString('utf8', topicLengthAt + 1, propertiesLengthAt);
   const uniqKey = findProperty(properties, MessageProperty.UNIQ_CLIENT_MESSAGE_ID_KEYIDX);
   return {
-    kind: 'record',
+    topic,
+    queueId: record.readInt32BE(RecordField.QUEUE_ID),
+    queueOffset: readInt64(record, RecordField.QUEUE_OFFSET),
+    physicalOffset,
     sizeBytes: totalSize,
-    dispatch: {
-      topic,
-      queueId: record.readInt32BE(RecordField.QUEUE_ID),
-      queueOffset: readInt64(record, RecordField.QUEUE_OFFSET),
-      physicalOffset,
-      sizeBytes: totalSize,
-      tagsCode: tags === undefined ? 0 : javaStringHashCode(tags),
-      keys: findProperty(properties, MessageProperty.KEYS),
-      uniqKeyHash: uniqKey === undefined ? -1 : indexKeyHash(topic, uniqKey),
-      storeTimestampMs: readInt64(record, layout.storeTimestampAt),
-      sysFlag,
-      delayLevel: parseDelayLevel(findProperty(properties, MessageProperty.DELAY_TIME_LEVEL)),
-    },
+    tagsCode: tags === undefined ? 0 : javaStringHashCode(tags),
+    keys: findProperty(properties, MessageProperty.KEYS),
+    uniqKeyHash: uniqKey === undefined ? -1 : indexKeyHash(topic, uniqKey),
+    storeTimestampMs: readInt64(record, layout.storeTimestampAt),
+    sysFlag,
+    delayLevel: parseDelayLevel(findProperty(properties, MessageProperty.DELAY_TIME_LEVEL)),
   };
 }
 
