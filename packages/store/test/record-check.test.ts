@@ -59,8 +59,8 @@ const SAMPLES: Sample[] = [
   encoded('1 KiB body, bench-like properties', 1024, 'UNIQ_KEY\u00017F00000100010000000000000000002A\u0002WAIT\u0001true'),
   encoded('short body, CRC as the only property', 100, ''),
   encoded('empty body', 0, 'TAGS\u0001a'),
-  encoded('IPv6 hosts, body at the native CRC threshold', 192, 'KEYS\u0001k1 k2', ipv6, ipv6),
-  encoded('IPv6 born host, body just below the threshold', 191, 'TAGS\u0001tag', ipv6, ipv4),
+  encoded('IPv6 hosts, body at the native CRC threshold', 320, 'KEYS\u0001k1 k2', ipv6, ipv6),
+  encoded('IPv6 born host, body just below the threshold', 319, 'TAGS\u0001tag', ipv6, ipv4),
   encoded('IPv6 store host, multibyte properties and topic', 300, 'KEYS\u0001clé ключ\u0002TAGS\u0001标签', ipv4, ipv6, 'topic-ü'),
   crcAfterLengthLikeBytes(),
 ];

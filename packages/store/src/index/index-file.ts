@@ -156,6 +156,19 @@ function readInt64BE(source: Buffer, offset: number): number {
   return source.readInt32BE(offset) * TWO_POW_32 + source.readUInt32BE(offset + 4);
 }
 
+/** Big-endian int32 at `at` (in bounds), without Buffer.readInt32BE's per-call argument checks. */
+function int32At(source: Uint8Array, at: number): number {
+  return (source[at]! << 24) | (source[at + 1]! << 16) | (source[at + 2]! << 8) | source[at + 3]!;
+}
+
+/** Big-endian int32 (or uint32) `value` at `at` (in bounds), without Buffer.writeInt32BE's checks. */
+function putInt32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = value >>> 16;
+  target[at + 2] = value >>> 8;
+  target[at + 3] = value;
+}
+
 /** Reads up to `length` bytes; zero-fills what lies past the end of the file. Returns the count actually read. */
 async function readFully(file: StoreFile, target: Buffer, length: number, position: number): Promise<number> {
   let done = 0;
@@ -375,7 +388,9 @@ export class IndexFile {
     assert(slots !== null, 'putKey on a sealed index file');
     const slotPos = keyHash % this.hashSlotNum;
     const slotOffset = slotPos * HASH_SLOT_SIZE;
-    let slotValue = slots.readInt32BE(slotOffset);
+    // Fields read and written with index arithmetic: Buffer's int methods check their arguments on every call, and
+    // this runs once per indexed key (UNIQ_KEY and each KEYS word of every message).
+    let slotValue = int32At(slots, slotOffset);
     if (slotValue <= INVALID_INDEX || slotValue > count) slotValue = INVALID_INDEX;
 
     let timeDiff = 0;
@@ -387,12 +402,17 @@ export class IndexFile {
 
     const at = this.reservePending();
     const pending = this.pending as Buffer;
-    pending.writeInt32BE(keyHash, at + ENTRY_KEY_HASH);
-    writeInt64BE(pending, phyOffset, at + ENTRY_PHY_OFFSET);
-    pending.writeInt32BE(timeDiff, at + ENTRY_TIME_DIFF);
-    pending.writeInt32BE(slotValue, at + ENTRY_PREV_INDEX);
+    putInt32(pending, at + ENTRY_KEY_HASH, keyHash);
+    if (phyOffset >= 0 && phyOffset <= Number.MAX_SAFE_INTEGER) {
+      putInt32(pending, at + ENTRY_PHY_OFFSET, Math.floor(phyOffset / TWO_POW_32));
+      putInt32(pending, at + ENTRY_PHY_OFFSET + 4, phyOffset >>> 0);
+    } else {
+      writeInt64BE(pending, phyOffset, at + ENTRY_PHY_OFFSET);
+    }
+    putInt32(pending, at + ENTRY_TIME_DIFF, timeDiff);
+    putInt32(pending, at + ENTRY_PREV_INDEX, slotValue);
 
-    slots.writeInt32BE(count, slotOffset);
+    putInt32(slots, slotOffset, count);
     this.markSlotDirty(slotPos);
     if (count <= 1) {
       this.beginPhyOffsetValue = phyOffset;
