@@ -395,7 +395,7 @@ export function decodeMessageExt(source: Buffer, position = 0, options: DecodeMe
     storeSize: totalSize,
     properties,
     tags: properties[MessageProperty.TAGS],
-    keys: keys === undefined ? NO_RECEIVED_KEYS : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
+    keys: keys === undefined ? NO_KEYS : keys.split(KEY_SEPARATOR).filter((key) => key.length > 0),
     delayTimeLevel: Number.isInteger(delay) && delay > 0 ? delay : 0,
   };
 }
@@ -435,9 +435,6 @@ function propertiesEndBeforeRecordCrc(source: Buffer, start: number, end: number
 function recordError(position: number, reason: string): ProtocolError {
   return new ProtocolError(`message record at byte ${position}: ${reason}`);
 }
-
-/** The keys of a received message without KEYS: one shared, frozen empty list rather than an array per message. */
-const NO_RECEIVED_KEYS: readonly string[] = Object.freeze([]);
 
 const HEX_DIGIT_CODES = Array.from('0123456789ABCDEF', (digit) => digit.charCodeAt(0));
 /** Character codes of an IPv4 offset message id (8 store host bytes + 8 offset bytes = 32 hex digits). */

@@ -180,11 +180,6 @@ export class CommitLog {
 
   /** Reads `sizeBytes` at `physicalOffset`, which must lie in one segment below writtenOffset. Null if deleted. */
   async read(physicalOffset: number, sizeBytes: number): Promise<Buffer | null> {
-    assert(physicalOffset + sizeBytes <= this.writtenOffset, `read past the written end: ${physicalOffset}+${sizeBytes}`);
-    const segment = this.segments.find(physicalOffset);
-    if (!segment) return null;
-    const filePosition = physicalOffset - segment.startOffset;
-    if (filePosition + sizeBytes > this.segmentSizeBytes) return null;
     const target = Buffer.allocUnsafe(sizeBytes);
     return (await this.readInto(target, 0, physicalOffset, sizeBytes)) ? target : null;
   }
